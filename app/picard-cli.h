@@ -1,0 +1,24 @@
+/* picard-cli.h: the subcommands of picard-cli. Each parses its own options and returns
+ * the process exit status. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef int (*PicardCliCommandFunc) (int argc, char **argv);
+
+/* Reports @error on stderr as "picard-cli COMMAND: message" and returns 1. */
+int picard_cli_fail (const char *command, GError *error);
+
+/* The automatic window of info and slice: these percentiles of the tissue (non-zero)
+ * values of the slice. */
+#define PICARD_CLI_AUTO_WINDOW_LOW 0.5
+#define PICARD_CLI_AUTO_WINDOW_HIGH 99.5
+
+int picard_cli_info (int argc, char **argv);
+int picard_cli_slice (int argc, char **argv);
+int picard_cli_slices (int argc, char **argv);
+int picard_cli_phantom (int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,3 @@
+#include "picard-error.h"
+
+G_DEFINE_QUARK (picard-error-quark, picard_error)

@@ -1,0 +1,40 @@
+/* picard-ref.h: plain C references of the ops in picard-vk-ops.h, on plain [n, c, h, w]
+ * float arrays. They are the oracle of the tests (and the definition of what each op
+ * computes), written for clarity rather than speed. */
+#pragma once
+
+#include <glib.h>
+
+#include "picard-vk-ops.h"
+
+G_BEGIN_DECLS
+
+/* IEEE binary16 conversions, round to nearest even (as the GPU's conversions). */
+guint16 picard_ref_half_from_float (float value);
+float picard_ref_half_to_float (guint16 half);
+/* Rounds every value to the nearest fp16 value (inputs of the fp16 variants' tests). */
+void picard_ref_round_to_half (float *values, gsize count);
+
+/* Philox4x32-10 (Salmon et al., SC 2011), the counter-based generator behind the dropout
+ * masks; shaders/dropout-mask.comp implements the same function. */
+void picard_ref_philox4x32 (const guint32 counter[4], const guint32 key[2], guint32 out[4]);
+
+/* The keep threshold for dropout probability @p: a channel is kept when the top 24 bits of
+ * its random word are >= the threshold. Integer comparisons make C and GLSL agree exactly. */
+guint32 picard_ref_dropout_threshold (float p);
+
+/* Spatial dropout masks, [n * channels]: 1/(1-p) where kept, 0 where dropped. Sample i of the
+ * batch is (patch_ids[i], sample_ids[i]); the key is the 64-bit @seed, the counter
+ * (channel, layer, sample, patch), so a mask depends on nothing else. */
+void picard_ref_dropout_mask (guint64 seed, const guint32 *patch_ids, const guint32 *sample_ids,
+                              guint n, guint layer, guint channels, float p, float *mask);
+
+/* conv2d: in [n, cin, h, w], weights [n_w][cout][cin][k][k] (n_w 1 or n, @per_sample_weights),
+ * bias [cout] or NULL, mask [n * cout] or NULL (applied after the activation), out
+ * [n, cout, oh, ow] with oh, ow from picard_vk_conv_out_size(). */
+void picard_ref_conv2d (guint n, guint cin, guint h, guint w, const float *in,
+                        guint cout, guint k, const float *weights, gboolean per_sample_weights,
+                        const float *bias, const PicardVkConvParams *params,
+                        const float *mask, float *out);
+
+G_END_DECLS

@@ -1,0 +1,301 @@
+/* picard-vk-graph.c: dispatch lists recorded once into a command buffer and replayed.
+ * Everything a run needs (descriptor sets, the command buffer, the fence) is made when the
+ * graph is recorded, so replaying it allocates nothing. */
+#include "picard-vk-private.h"
+
+#include <string.h>
+
+#include "picard-error.h"
+
+typedef struct {
+  VkPipeline pipeline;
+  VkBuffer buffers[PICARD_VK_MAX_BINDINGS];
+  VkBufferView views[PICARD_VK_MAX_TEXELS];
+  guint8 push[PICARD_VK_PUSH_CONSTANT_SIZE];
+  guint32 push_size;
+  guint32 groups[3];
+} Dispatch;
+
+struct _PicardVkGraph {
+  PicardVkDevice *device;
+  GArray *dispatches;
+  VkDescriptorPool descriptor_pool;
+  VkCommandPool command_pool;
+  VkCommandBuffer cmd;
+  VkFence fence;
+  gboolean recorded;
+};
+
+PicardVkGraph *
+picard_vk_graph_new (PicardVkDevice *device)
+{
+  g_return_val_if_fail (device != NULL, NULL);
+
+  PicardVkGraph *self = g_new0 (PicardVkGraph, 1);
+  self->device = device;
+  self->dispatches = g_array_new (FALSE, TRUE, sizeof (Dispatch));
+  return self;
+}
+
+void
+picard_vk_graph_free (PicardVkGraph *self)
+{
+  if (self == NULL)
+    return;
+  VkDevice dev = self->device->device;
+  if (self->fence != VK_NULL_HANDLE)
+    vkDestroyFence (dev, self->fence, NULL);
+  if (self->command_pool != VK_NULL_HANDLE)
+    vkDestroyCommandPool (dev, self->command_pool, NULL);
+  if (self->descriptor_pool != VK_NULL_HANDLE)
+    vkDestroyDescriptorPool (dev, self->descriptor_pool, NULL);
+  g_array_free (self->dispatches, TRUE);
+  g_free (self);
+}
+
+PicardVkDevice *
+picard_vk_graph_get_device (PicardVkGraph *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->device;
+}
+
+guint
+picard_vk_graph_get_n_dispatches (PicardVkGraph *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->dispatches->len;
+}
+
+gboolean
+picard_vk_graph_dispatch (PicardVkGraph *self, PicardVkPipeline *pipeline,
+                          const PicardVkBindings *bindings, const void *push,
+                          gsize push_size, guint32 groups_x, guint32 groups_y,
+                          guint32 groups_z, GError **error)
+{
+  Dispatch d = { 0 };
+  PicardVkDevice *device;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (pipeline != NULL, FALSE);
+  g_return_val_if_fail (bindings != NULL, FALSE);
+  g_return_val_if_fail (bindings->texel_dtype == PICARD_VK_DTYPE_F32
+                        || bindings->texel_dtype == PICARD_VK_DTYPE_F16, FALSE);
+  g_return_val_if_fail (push_size <= PICARD_VK_PUSH_CONSTANT_SIZE && push_size % 4 == 0, FALSE);
+  g_return_val_if_fail (push != NULL || push_size == 0, FALSE);
+
+  if (self->recorded)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "A graph cannot grow after its first run; build a new graph");
+      return FALSE;
+    }
+  const guint32 *max = self->device->info->max_workgroup_count;
+  if (groups_x > max[0] || groups_y > max[1] || groups_z > max[2])
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_TOO_LARGE,
+                   "A dispatch of %u x %u x %u workgroups exceeds the device's limit of "
+                   "%u x %u x %u: use a smaller batch or image",
+                   groups_x, groups_y, groups_z, max[0], max[1], max[2]);
+      return FALSE;
+    }
+  if (groups_x == 0 || groups_y == 0 || groups_z == 0)
+    return TRUE; /* nothing to compute */
+
+  device = self->device;
+  d.pipeline = pipeline->pipeline;
+  for (guint i = 0; i < PICARD_VK_MAX_BINDINGS + PICARD_VK_MAX_TEXELS; i++)
+    {
+      gboolean texel = i >= PICARD_VK_MAX_BINDINGS;
+      PicardVkBuffer *b = texel ? bindings->texel[i - PICARD_VK_MAX_BINDINGS]
+                                : bindings->storage[i];
+      if (b != NULL && b->device != device)
+        {
+          g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                       "A buffer of another Vulkan device was given to a dispatch");
+          return FALSE;
+        }
+      if (b == NULL)
+        b = device->dummy;
+      if (!texel)
+        d.buffers[i] = b->buffer;
+      else
+        {
+          g_mutex_lock (&device->lock);
+          VkBufferView view = picard_vk_buffer_get_view (b, bindings->texel_dtype, error);
+          g_mutex_unlock (&device->lock);
+          if (view == VK_NULL_HANDLE)
+            return FALSE;
+          d.views[i - PICARD_VK_MAX_BINDINGS] = view;
+        }
+    }
+  if (push_size > 0)
+    memcpy (d.push, push, push_size);
+  d.push_size = (guint32) push_size;
+  d.groups[0] = groups_x;
+  d.groups[1] = groups_y;
+  d.groups[2] = groups_z;
+  g_array_append_val (self->dispatches, d);
+  return TRUE;
+}
+
+static void
+compute_barrier (VkCommandBuffer cmd, VkPipelineStageFlags src_stage, VkAccessFlags src,
+                 VkPipelineStageFlags dst_stage, VkAccessFlags dst)
+{
+  VkMemoryBarrier b = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = src,
+    .dstAccessMask = dst,
+  };
+  vkCmdPipelineBarrier (cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
+}
+
+static gboolean
+record (PicardVkGraph *self, GError **error)
+{
+  PicardVkDevice *device = self->device;
+  VkDevice dev = device->device;
+  guint n = MAX (self->dispatches->len, 1);
+
+  VkDescriptorPoolSize sizes[2] = {
+    { .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = n * PICARD_VK_MAX_BINDINGS },
+    { .type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = n * PICARD_VK_MAX_TEXELS },
+  };
+  VkDescriptorPoolCreateInfo pool_info = {
+    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+    .maxSets = n,
+    .poolSizeCount = 2,
+    .pPoolSizes = sizes,
+  };
+  if (!picard_vk_check (vkCreateDescriptorPool (dev, &pool_info, NULL, &self->descriptor_pool),
+                        "vkCreateDescriptorPool", error))
+    return FALSE;
+  g_autofree VkDescriptorSetLayout *layouts = g_new (VkDescriptorSetLayout, n);
+  g_autofree VkDescriptorSet *sets = g_new0 (VkDescriptorSet, n);
+  for (guint i = 0; i < n; i++)
+    layouts[i] = device->set_layout;
+  VkDescriptorSetAllocateInfo set_info = {
+    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+    .descriptorPool = self->descriptor_pool,
+    .descriptorSetCount = n,
+    .pSetLayouts = layouts,
+  };
+  if (!picard_vk_check (vkAllocateDescriptorSets (dev, &set_info, sets),
+                        "vkAllocateDescriptorSets", error))
+    return FALSE;
+
+  for (guint i = 0; i < self->dispatches->len; i++)
+    {
+      const Dispatch *d = &g_array_index (self->dispatches, Dispatch, i);
+      VkDescriptorBufferInfo infos[PICARD_VK_MAX_BINDINGS];
+      VkWriteDescriptorSet writes[PICARD_VK_MAX_BINDINGS + PICARD_VK_MAX_TEXELS];
+      for (guint b = 0; b < PICARD_VK_MAX_BINDINGS + PICARD_VK_MAX_TEXELS; b++)
+        {
+          writes[b] = (VkWriteDescriptorSet) {
+            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+            .dstSet = sets[i],
+            .dstBinding = b,
+            .descriptorCount = 1,
+          };
+          if (b < PICARD_VK_MAX_BINDINGS)
+            {
+              infos[b] = (VkDescriptorBufferInfo) {
+                .buffer = d->buffers[b], .offset = 0, .range = VK_WHOLE_SIZE,
+              };
+              writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+              writes[b].pBufferInfo = &infos[b];
+            }
+          else
+            {
+              writes[b].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+              writes[b].pTexelBufferView = &d->views[b - PICARD_VK_MAX_BINDINGS];
+            }
+        }
+      vkUpdateDescriptorSets (dev, G_N_ELEMENTS (writes), writes, 0, NULL);
+    }
+
+  VkCommandPoolCreateInfo cmd_pool_info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+    .queueFamilyIndex = device->queue_family,
+  };
+  if (!picard_vk_check (vkCreateCommandPool (dev, &cmd_pool_info, NULL, &self->command_pool),
+                        "vkCreateCommandPool", error))
+    return FALSE;
+  VkCommandBufferAllocateInfo cmd_info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .commandPool = self->command_pool,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+  if (!picard_vk_check (vkAllocateCommandBuffers (dev, &cmd_info, &self->cmd),
+                        "vkAllocateCommandBuffers", error))
+    return FALSE;
+  VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+  if (!picard_vk_check (vkCreateFence (dev, &fence_info, NULL, &self->fence), "vkCreateFence",
+                        error))
+    return FALSE;
+
+  VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
+  if (!picard_vk_check (vkBeginCommandBuffer (self->cmd, &begin), "vkBeginCommandBuffer", error))
+    return FALSE;
+  /* Uploads and earlier runs come before this run's first read. */
+  compute_barrier (self->cmd,
+                   VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT
+                   | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                   VK_ACCESS_HOST_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT
+                   | VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  VkPipeline bound = VK_NULL_HANDLE;
+  for (guint i = 0; i < self->dispatches->len; i++)
+    {
+      const Dispatch *d = &g_array_index (self->dispatches, Dispatch, i);
+      if (d->pipeline != bound)
+        {
+          vkCmdBindPipeline (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipeline);
+          bound = d->pipeline;
+        }
+      vkCmdBindDescriptorSets (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
+                               device->pipeline_layout, 0, 1, &sets[i], 0, NULL);
+      if (d->push_size > 0)
+        vkCmdPushConstants (self->cmd, device->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                            d->push_size, d->push);
+      vkCmdDispatch (self->cmd, d->groups[0], d->groups[1], d->groups[2]);
+      /* Each op reads what the previous ones wrote. */
+      compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
+  compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                   VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+  if (!picard_vk_check (vkEndCommandBuffer (self->cmd), "vkEndCommandBuffer", error))
+    return FALSE;
+  self->recorded = TRUE;
+  return TRUE;
+}
+
+gboolean
+picard_vk_graph_run (PicardVkGraph *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (!self->recorded && !record (self, error))
+    {
+      /* Leave the graph as it was so a retry records afresh. */
+      VkDevice dev = self->device->device;
+      if (self->fence != VK_NULL_HANDLE)
+        vkDestroyFence (dev, self->fence, NULL);
+      if (self->command_pool != VK_NULL_HANDLE)
+        vkDestroyCommandPool (dev, self->command_pool, NULL);
+      if (self->descriptor_pool != VK_NULL_HANDLE)
+        vkDestroyDescriptorPool (dev, self->descriptor_pool, NULL);
+      self->fence = VK_NULL_HANDLE;
+      self->command_pool = VK_NULL_HANDLE;
+      self->descriptor_pool = VK_NULL_HANDLE;
+      self->cmd = VK_NULL_HANDLE;
+      return FALSE;
+    }
+  return picard_vk_device_submit_and_wait (self->device, self->cmd, self->fence, error);
+}

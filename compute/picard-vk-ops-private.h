@@ -1,0 +1,16 @@
+/* picard-vk-ops-private.h: helpers shared by the picard-vk-ops*.c files. */
+#pragma once
+
+#include "picard-vk-ops.h"
+
+G_BEGIN_DECLS
+
+/* Fails with PICARD_ERROR_NOT_SUPPORTED for fp16 on a device without (or with disabled) fp16. */
+gboolean picard_vk_ops_check_dtype (PicardVkDevice *device, PicardVkDtype dtype, GError **error);
+/* The pipeline of @shader ("<shader>-f32"/"-f16" when @typed). */
+PicardVkPipeline *picard_vk_ops_pipeline (PicardVkDevice *device, const char *shader,
+                                          PicardVkDtype dtype, gboolean typed,
+                                          const guint32 *spec, guint n_spec, GError **error);
+gsize picard_vk_weights_packed_count (guint n, guint cout, guint cin, guint k);
+
+G_END_DECLS

@@ -1,0 +1,353 @@
+/* picard-vk-ops.c: tensors, weights and the convolution (the other ops are in
+ * picard-vk-ops-misc.c). */
+#include "picard-vk-ops.h"
+
+#include <string.h>
+
+#include "picard-error.h"
+#include "picard-ref.h"
+#include "picard-vk-private.h"
+#include "picard-vk-ops-private.h"
+
+gsize
+picard_vk_dtype_size (PicardVkDtype dtype)
+{
+  return dtype == PICARD_VK_DTYPE_F16 ? 2 : 4;
+}
+
+gboolean
+picard_vk_ops_check_dtype (PicardVkDevice *device, PicardVkDtype dtype, GError **error)
+{
+  if (dtype == PICARD_VK_DTYPE_F32)
+    return TRUE;
+  if (dtype == PICARD_VK_DTYPE_F16 && picard_vk_device_has_fp16 (device))
+    return TRUE;
+  if (dtype == PICARD_VK_DTYPE_F16)
+    g_set_error (error, PICARD_ERROR, PICARD_ERROR_NOT_SUPPORTED,
+                 "fp16 tensors need shaderFloat16 and 16-bit storage, which '%s' lacks or "
+                 "PICARD_VK_DISABLE switched off: use fp32",
+                 picard_vk_device_get_info (device)->name);
+  else
+    g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT, "Unknown tensor type %d",
+                 (int) dtype);
+  return FALSE;
+}
+
+PicardVkPipeline *
+picard_vk_ops_pipeline (PicardVkDevice *device, const char *shader, PicardVkDtype dtype,
+                        gboolean typed, const guint32 *spec, guint n_spec, GError **error)
+{
+  g_autofree char *name = typed ? g_strdup_printf ("%s-%s", shader,
+                                                   dtype == PICARD_VK_DTYPE_F16 ? "f16" : "f32")
+                                : g_strdup (shader);
+  return picard_vk_pipeline_get (device, name, spec, n_spec, error);
+}
+
+static gboolean
+check_size (gsize elements, gsize element_size, GError **error)
+{
+  if (elements == 0 || elements > G_MAXSIZE / element_size / 2 || elements > G_MAXUINT32)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_TOO_LARGE,
+                   "A tensor of %" G_GSIZE_FORMAT " elements is empty or too large", elements);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+PicardVkTensor *
+picard_vk_tensor_new (PicardVkDevice *device, guint n, guint c, guint h, guint w,
+                      PicardVkDtype dtype, GError **error)
+{
+  g_return_val_if_fail (device != NULL, NULL);
+
+  if (!picard_vk_ops_check_dtype (device, dtype, error))
+    return NULL;
+  if (n == 0 || c == 0 || h == 0 || w == 0)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "A tensor of %u x %u x %u x %u is empty", n, c, h, w);
+      return NULL;
+    }
+  PicardVkTensor tmp = { NULL, n, c, h, w, dtype };
+  gsize count = picard_vk_tensor_packed_count (&tmp);
+  if (!check_size (count, picard_vk_dtype_size (dtype), error))
+    return NULL;
+  PicardVkBuffer *buffer = picard_vk_buffer_new (device, count * picard_vk_dtype_size (dtype),
+                                                 error);
+  if (buffer == NULL)
+    return NULL;
+  PicardVkTensor *t = g_new (PicardVkTensor, 1);
+  *t = tmp;
+  t->buffer = buffer;
+  return t;
+}
+
+void
+picard_vk_tensor_free (PicardVkTensor *tensor)
+{
+  if (tensor == NULL)
+    return;
+  picard_vk_buffer_free (tensor->buffer);
+  g_free (tensor);
+}
+
+gsize
+picard_vk_tensor_packed_count (const PicardVkTensor *t)
+{
+  g_return_val_if_fail (t != NULL, 0);
+  /* Computed in 64 bits: callers check the result against the limits. */
+  return (gsize) t->n * ((t->c + 3) / 4) * t->h * t->w * 4;
+}
+
+static inline void
+put (void *dst, gsize i, float v, PicardVkDtype dtype)
+{
+  if (dtype == PICARD_VK_DTYPE_F16)
+    ((guint16 *) dst)[i] = picard_ref_half_from_float (v);
+  else
+    ((float *) dst)[i] = v;
+}
+
+static inline float
+get (const void *src, gsize i, PicardVkDtype dtype)
+{
+  if (dtype == PICARD_VK_DTYPE_F16)
+    return picard_ref_half_to_float (((const guint16 *) src)[i]);
+  return ((const float *) src)[i];
+}
+
+gboolean
+picard_vk_tensor_upload (PicardVkTensor *t, const float *nchw, GError **error)
+{
+  g_return_val_if_fail (t != NULL && nchw != NULL, FALSE);
+
+  const gsize count = picard_vk_tensor_packed_count (t);
+  const gsize bytes = count * picard_vk_dtype_size (t->dtype);
+  const gsize hw = (gsize) t->h * t->w;
+  const guint c4 = (t->c + 3) / 4;
+  void *dst = picard_vk_buffer_begin_write (t->buffer, bytes, error);
+
+  if (dst == NULL)
+    return FALSE;
+  for (guint n = 0; n < t->n; n++)
+    for (guint b = 0; b < c4; b++)
+      for (gsize p = 0; p < hw; p++)
+        for (guint j = 0; j < 4; j++)
+          {
+            guint c = b * 4 + j;
+            float v = c < t->c ? nchw[((gsize) n * t->c + c) * hw + p] : 0.0f;
+            put (dst, (((gsize) n * c4 + b) * hw + p) * 4 + j, v, t->dtype);
+          }
+  return picard_vk_buffer_end_write (t->buffer, 0, bytes, error);
+}
+
+gboolean
+picard_vk_tensor_download (PicardVkTensor *t, float *nchw, GError **error)
+{
+  g_return_val_if_fail (t != NULL && nchw != NULL, FALSE);
+
+  const gsize bytes = picard_vk_tensor_packed_count (t) * picard_vk_dtype_size (t->dtype);
+  const gsize hw = (gsize) t->h * t->w;
+  const guint c4 = (t->c + 3) / 4;
+  const void *src = picard_vk_buffer_begin_read (t->buffer, bytes, error);
+
+  if (src == NULL)
+    return FALSE;
+  for (guint n = 0; n < t->n; n++)
+    for (guint c = 0; c < t->c; c++)
+      for (gsize p = 0; p < hw; p++)
+        nchw[((gsize) n * t->c + c) * hw + p]
+          = get (src, (((gsize) n * c4 + c / 4) * hw + p) * 4 + c % 4, t->dtype);
+  picard_vk_buffer_end_read (t->buffer);
+  return TRUE;
+}
+
+gsize
+picard_vk_weights_packed_count (guint n, guint cout, guint cin, guint k)
+{
+  return (gsize) n * cout * ((cin + 3) / 4) * k * k * 4;
+}
+
+PicardVkWeights *
+picard_vk_weights_new (PicardVkDevice *device, guint n, guint cout, guint cin, guint k,
+                       PicardVkDtype dtype, GError **error)
+{
+  g_return_val_if_fail (device != NULL, NULL);
+
+  if (!picard_vk_ops_check_dtype (device, dtype, error))
+    return NULL;
+  if (n == 0 || cout == 0 || cin == 0 || k == 0 || k > 64)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "Convolution weights of %u x %u x %u x %u x %u are not supported",
+                   n, cout, cin, k, k);
+      return NULL;
+    }
+  gsize count = picard_vk_weights_packed_count (n, cout, cin, k);
+  if (!check_size (count, picard_vk_dtype_size (dtype), error))
+    return NULL;
+  PicardVkBuffer *buffer = picard_vk_buffer_new (device, count * picard_vk_dtype_size (dtype),
+                                                 error);
+  if (buffer == NULL)
+    return NULL;
+  PicardVkWeights *wt = g_new (PicardVkWeights, 1);
+  *wt = (PicardVkWeights) { buffer, n, cout, cin, k, dtype };
+  return wt;
+}
+
+void
+picard_vk_weights_free (PicardVkWeights *weights)
+{
+  if (weights == NULL)
+    return;
+  picard_vk_buffer_free (weights->buffer);
+  g_free (weights);
+}
+
+gboolean
+picard_vk_weights_upload (PicardVkWeights *wt, const float *oihw, GError **error)
+{
+  g_return_val_if_fail (wt != NULL && oihw != NULL, FALSE);
+
+  const gsize count = picard_vk_weights_packed_count (wt->n, wt->cout, wt->cin, wt->k);
+  const gsize bytes = count * picard_vk_dtype_size (wt->dtype);
+  const guint kk = wt->k * wt->k, c4 = (wt->cin + 3) / 4;
+  void *dst = picard_vk_buffer_begin_write (wt->buffer, bytes, error);
+
+  if (dst == NULL)
+    return FALSE;
+  for (guint n = 0; n < wt->n; n++)
+    for (guint o = 0; o < wt->cout; o++)
+      for (guint b = 0; b < c4; b++)
+        for (guint t = 0; t < kk; t++)
+          for (guint j = 0; j < 4; j++)
+            {
+              guint i = b * 4 + j;
+              float v = i < wt->cin
+                        ? oihw[(((gsize) n * wt->cout + o) * wt->cin + i) * kk + t] : 0.0f;
+              put (dst, ((((gsize) n * wt->cout + o) * c4 + b) * kk + t) * 4 + j, v, wt->dtype);
+            }
+  return picard_vk_buffer_end_write (wt->buffer, 0, bytes, error);
+}
+
+guint
+picard_vk_conv_out_size (guint size, guint k, guint stride, guint dilation, guint padding)
+{
+  guint64 span = (guint64) (k - 1) * dilation + 1;
+  guint64 padded = (guint64) size + 2 * (guint64) padding;
+
+  if (k == 0 || stride == 0 || dilation == 0 || padded < span)
+    return 0;
+  return (guint) ((padded - span) / stride + 1);
+}
+
+/* Mirrors the push constant block of shaders/conv2d-direct.comp and conv2d-tiled.comp. */
+typedef struct {
+  guint32 n, cin4, h, w;
+  guint32 cout, cout4_total, cout4_offset, oh;
+  guint32 ow, k, stride, dil;
+  gint32 pad;
+  guint32 act;
+  float alpha;
+  guint32 has_bias;
+  guint32 has_mask, w_batch_stride;
+} PicardVkConvPush;
+G_STATIC_ASSERT (sizeof (PicardVkConvPush) == 72);
+G_STATIC_ASSERT (sizeof (PicardVkConvPush) <= PICARD_VK_PUSH_CONSTANT_SIZE);
+
+gboolean
+picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVkTensor *in,
+                     PicardVkWeights *wt, PicardVkBuffer *bias, PicardVkBuffer *mask,
+                     PicardVkTensor *out, GError **error)
+{
+  g_return_val_if_fail (graph != NULL && p != NULL && in != NULL && wt != NULL && out != NULL,
+                        FALSE);
+
+  PicardVkDevice *device = picard_vk_graph_get_device (graph);
+  const guint oh = picard_vk_conv_out_size (in->h, wt->k, p->stride, p->dilation, p->padding);
+  const guint ow = picard_vk_conv_out_size (in->w, wt->k, p->stride, p->dilation, p->padding);
+
+  if (oh == 0 || ow == 0 || p->act > PICARD_VK_ACT_LEAKY_RELU)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "conv2d: a %ux%u kernel (stride %u, dilation %u, padding %u) does not fit "
+                   "a %ux%u input, or the activation is unknown", wt->k, wt->k, p->stride,
+                   p->dilation, p->padding, in->h, in->w);
+      return FALSE;
+    }
+  if (wt->cin != in->c || (wt->n != 1 && wt->n != in->n) || out->n != in->n || out->h != oh
+      || out->w != ow || p->out_c_offset % 4 != 0 || p->out_c_offset + wt->cout > out->c
+      || in->dtype != wt->dtype || in->dtype != out->dtype)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "conv2d: shapes do not match: input %ux%ux%ux%u, weights %ux%ux%ux%u "
+                   "(%u sets), output %ux%ux%ux%u at channel %u (expected %ux%u)",
+                   in->n, in->c, in->h, in->w, wt->cout, wt->cin, wt->k, wt->k, wt->n,
+                   out->n, out->c, out->h, out->w, p->out_c_offset, oh, ow);
+      return FALSE;
+    }
+  if ((bias != NULL && picard_vk_buffer_get_size (bias) < wt->cout * sizeof (float))
+      || (mask != NULL
+          && picard_vk_buffer_get_size (mask) < (gsize) in->n * wt->cout * sizeof (float)))
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "conv2d: the bias or dropout mask buffer is too small");
+      return FALSE;
+    }
+  if (p->stride > 64 || p->dilation > 64 || p->padding > 256)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_NOT_SUPPORTED,
+                   "conv2d: stride %u, dilation %u or padding %u is out of range",
+                   p->stride, p->dilation, p->padding);
+      return FALSE;
+    }
+
+  const guint kk = wt->k * wt->k, cin4 = (in->c + 3) / 4;
+  PicardVkConvPush push = {
+    .n = in->n, .cin4 = cin4, .h = in->h, .w = in->w,
+    .cout = wt->cout, .cout4_total = (out->c + 3) / 4, .cout4_offset = p->out_c_offset / 4,
+    .oh = oh, .ow = ow, .k = wt->k, .stride = p->stride, .dil = p->dilation,
+    .pad = (gint32) p->padding, .act = p->act, .alpha = p->alpha,
+    .has_bias = bias != NULL, .has_mask = mask != NULL,
+    .w_batch_stride = wt->n == 1 ? 0 : wt->cout * cin4 * kk,
+  };
+  const guint npix = oh * ow;
+  PicardVkBindings b = { .texel_dtype = in->dtype };
+
+  if (picard_vk_device_get_conv_algo (device) == PICARD_VK_CONV_DIRECT)
+    {
+      /* Tile sizes measured on lavapipe (see BENCHMARKS.md); narrow outputs get narrow
+       * tiles so the last layers do not compute 16 channels for 1. */
+      const guint32 tco = MIN (16, (wt->cout + 3) / 4 * 4), tpx = 16, wg = 8;
+      const guint32 spec[3] = { wg, tco, tpx };
+      PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-direct", in->dtype,
+                                                           TRUE, spec, 3, error);
+      if (pipeline == NULL)
+        return FALSE;
+      b.storage[0] = bias;
+      b.storage[1] = mask;
+      b.storage[2] = out->buffer;
+      b.texel[0] = in->buffer;
+      b.texel[1] = wt->buffer;
+      return picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
+                                       (npix + wg * tpx - 1) / (wg * tpx),
+                                       (wt->cout + tco - 1) / tco, in->n, error);
+    }
+
+  /* The tiled layout: BM output channels x BN pixels per workgroup of 256 invocations,
+   * each TM x TN of them, BK channel blocks staged in shared memory per step. */
+  const guint32 bm = 64, bn = 64, bk = 4, tm = 4, tn = 4;
+  const guint32 spec[7] = { bm, bn, bk, tm, tn, bn / tn, bm / tm };
+  PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-tiled", in->dtype, TRUE,
+                                                       spec, 7, error);
+  if (pipeline == NULL)
+    return FALSE;
+  b.storage[0] = bias;
+  b.storage[1] = mask;
+  b.storage[2] = out->buffer;
+  b.storage[3] = in->buffer;
+  b.storage[4] = wt->buffer;
+  return picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
+                                   (npix + bn - 1) / bn, (wt->cout + bm - 1) / bm, in->n, error);
+}

@@ -1,0 +1,113 @@
+#version 450
+// conv2d-direct: implicit-GEMM convolution for CPU devices (lavapipe). A workgroup computes
+// TCO output channels of one sample; each invocation TPX consecutive output pixels of them.
+// No shared memory, and both operands come through texel views: Mesa's llvmpipe turns a
+// texel fetch into one vector gather (and a fetch at a workgroup-uniform address, here the
+// weights, into a scalar load and broadcast), while storage-buffer and shared-memory loads
+// are issued lane by lane.
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TCO = 16;  // output channels per invocation (multiple of 4)
+layout(constant_id = 2) const uint TPX = 16;  // output pixels per invocation
+
+// Mirrored by PicardVkConvPush in compute/picard-vk-ops.c (size asserted there).
+layout(push_constant) uniform Push {
+  uint n, cin4, h, w;
+  uint cout, cout4_total, cout4_offset, oh;
+  uint ow, k, stride, dil;
+  int pad;
+  uint act;
+  float alpha;
+  uint has_bias;
+  uint has_mask, w_batch_stride;
+} pc;
+
+layout(binding = 0, std430) readonly buffer Bias { float bias[]; };
+layout(binding = 1, std430) readonly buffer Mask { float mask[]; };
+layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
+layout(binding = 8) uniform samplerBuffer x;    // input, NC4HW4
+layout(binding = 9) uniform samplerBuffer wt;   // weights [n_w][cout][cin4][k*k] texels
+
+void
+main ()
+{
+  const uint nb = gl_WorkGroupID.z;
+  const uint co0 = gl_WorkGroupID.y * TCO;
+  const uint npix = pc.oh * pc.ow;
+  const uint hw = pc.h * pc.w;
+  const uint kk = pc.k * pc.k;
+  const uint p0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TPX;
+
+  int iy0[TPX], ix0[TPX];
+  [[unroll]] for (uint v = 0; v < TPX; v++)
+    {
+      const uint p = min (p0 + v, npix - 1);
+      iy0[v] = int (p / pc.ow * pc.stride) - pc.pad;
+      ix0[v] = int (p % pc.ow * pc.stride) - pc.pad;
+    }
+
+  float acc[TCO][TPX];
+  [[unroll]] for (uint u = 0; u < TCO; u++)
+    [[unroll]] for (uint v = 0; v < TPX; v++)
+      acc[u][v] = 0.0;
+
+  const int in_base = int (nb * pc.cin4 * hw);
+  uint wrow[TCO];
+  [[unroll]] for (uint u = 0; u < TCO; u++)
+    wrow[u] = nb * pc.w_batch_stride + min (co0 + u, pc.cout - 1) * pc.cin4 * kk;
+
+  for (uint t = 0; t < kk; t++)
+    {
+      const int dy = int (t / pc.k * pc.dil), dx = int (t % pc.k * pc.dil);
+      int off[TPX];
+      float ok[TPX];
+      [[unroll]] for (uint v = 0; v < TPX; v++)
+        {
+          const int iy = iy0[v] + dy, ix = ix0[v] + dx;
+          const bool inside = iy >= 0 && iy < int (pc.h) && ix >= 0 && ix < int (pc.w);
+          off[v] = in_base + (inside ? iy * int (pc.w) + ix : 0);
+          ok[v] = inside ? 1.0 : 0.0;
+        }
+      for (uint c4 = 0; c4 < pc.cin4; c4++)
+        {
+          const int plane = int (c4 * hw);
+          vec4 xv[TPX];
+          [[unroll]] for (uint v = 0; v < TPX; v++)
+            xv[v] = texelFetch (x, plane + off[v]) * ok[v];
+          const uint wi = c4 * kk + t;
+          [[unroll]] for (uint u = 0; u < TCO; u++)
+            {
+              const vec4 wv = texelFetch (wt, int (wrow[u] + wi));
+              [[unroll]] for (uint v = 0; v < TPX; v++)
+                acc[u][v] += dot (wv, xv[v]);
+            }
+        }
+    }
+
+  [[unroll]] for (uint u = 0; u < TCO; u += 4)
+    {
+      const uint co = co0 + u;
+      if (co >= pc.cout)
+        break;
+      vec4 b = vec4 (0.0), m = vec4 (1.0);
+      bvec4 real = bvec4 (false);
+      [[unroll]] for (uint j = 0; j < 4; j++)
+        if (co + j < pc.cout)
+          {
+            real[j] = true;
+            if (pc.has_bias != 0u)
+              b[j] = bias[co + j];
+            if (pc.has_mask != 0u)
+              m[j] = mask[nb * pc.cout + co + j];
+          }
+      const uint obase = (nb * pc.cout4_total + pc.cout4_offset + co / 4u) * npix;
+      [[unroll]] for (uint v = 0; v < TPX; v++)
+        if (p0 + v < npix)
+          {
+            const vec4 s = vec4 (acc[u][v], acc[u + 1][v], acc[u + 2][v], acc[u + 3][v]);
+            // Padding channels are written as zeros, whatever the clamped weights gave.
+            y[obase + p0 + v] = DVEC4 (mix (vec4 (0.0), activate (s + b, pc.act, pc.alpha) * m, real));
+          }
+    }
+}

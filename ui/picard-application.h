@@ -1,0 +1,19 @@
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define PICARD_APPLICATION_ID "org.picard.Viewer"
+
+#define PICARD_TYPE_APPLICATION (picard_application_get_type ())
+G_DECLARE_FINAL_TYPE (PicardApplication, picard_application, PICARD, APPLICATION,
+                      GtkApplication)
+
+PicardApplication *picard_application_new (void);
+/* Registers the compiled-in GResource (templates, CSS) once; every widget class calls it. */
+void picard_ui_ensure_resources (void);
+/* The volume a window opens when the application starts without files. */
+void picard_application_set_demo_volume (PicardApplication *self, const char *path);
+
+G_END_DECLS
