@@ -16,6 +16,7 @@ static const PicardCliCommand commands[] = {
   { "slice", "Write one windowed, left-aligned slice as PNG", picard_cli_slice },
   { "slices", "Write windowed, left-aligned slices as PNGs (training input)", picard_cli_slices },
   { "phantom", "Generate a synthetic DBT volume with lesion boxes", picard_cli_phantom },
+  { "devices", "List the Vulkan devices and what the engine uses", picard_cli_devices },
 };
 
 int

@@ -20,5 +20,6 @@ int picard_cli_info (int argc, char **argv);
 int picard_cli_slice (int argc, char **argv);
 int picard_cli_slices (int argc, char **argv);
 int picard_cli_phantom (int argc, char **argv);
+int picard_cli_devices (int argc, char **argv);
 
 G_END_DECLS

@@ -37,4 +37,37 @@ void picard_ref_conv2d (guint n, guint cin, guint h, guint w, const float *in,
                         const float *bias, const PicardVkConvParams *params,
                         const float *mask, float *out);
 
+/* Nearest resampling by an integer factor (up: out = in * factor, else in / factor). */
+void picard_ref_nearest (guint n, guint c, guint h, guint w, const float *in, gboolean up,
+                         guint factor, float *out);
+void picard_ref_clamp (gsize count, const float *in, float lo, float hi, float *out);
+/* out = a * m + b * (1 - m), m [mask_n, 1, h, w] with mask_n 1 or n. */
+void picard_ref_compose (guint n, guint c, guint h, guint w, const float *a, const float *b,
+                         const float *m, guint mask_n, float *out);
+/* out [n, ca + cb, h, w] = [a, b]; a_n, b_n are 1 (broadcast) or n. */
+void picard_ref_concat (guint n, guint h, guint w, guint ca, const float *a, guint a_n,
+                        guint cb, const float *b, guint b_n, float *out);
+/* Patches as PyTorch's unfold after "same" padding gives them: [n][L][c][k][k]. */
+void picard_ref_extract_patches (guint n, guint c, guint h, guint w, const float *in, guint k,
+                                 guint stride, guint rate, float *patches);
+/* Each of @rows rows of @len values divided by sqrt(sum(v^2 + eps)). */
+void picard_ref_patch_normalize (gsize rows, gsize len, float eps, const float *in, float *out);
+/* Transposed convolution, weights [n_w][cout][cin][k][k] (PyTorch's [cin][cout] swapped):
+ * out[co][iy * s - pad + ky][...] += in[ci][iy][ix] * w[co][ci][ky][kx], then * scale. */
+void picard_ref_conv_transpose2d (guint n, guint cin, guint h, guint w, const float *in,
+                                  guint cout, guint k, const float *weights,
+                                  gboolean per_sample_weights, guint stride, guint padding,
+                                  float scale, float *out);
+void picard_ref_fuse (guint n, guint hb, guint wb, guint hf, guint wf, gboolean transposed,
+                      const float *in, float *out);
+/* Softmax over channels of scale * in * mm, times mm. */
+void picard_ref_softmax (guint n, guint c, gsize hw, const float *in, const float *mm,
+                         float scale, float *out);
+void picard_ref_l2_distance (guint n, guint c, guint h, guint w, const float *a, const float *b,
+                             guint group, guint y0, guint x0, guint rh, guint rw, float *dist);
+void picard_ref_reduce_groups (PicardVkReduce op, guint groups, guint m, const float *in,
+                               float *out);
+void picard_ref_bicubic (guint n, guint c, guint h, guint w, const float *in, guint oh, guint ow,
+                         float *out);
+
 G_END_DECLS

@@ -88,7 +88,7 @@ picard_vk_device_info_free (PicardVkDeviceInfo *info)
 }
 
 static gboolean
-create_instance (VkInstance *instance, GError **error)
+create_instance_once (VkInstance *instance, GError **error)
 {
   guint32 version = VK_API_VERSION_1_0;
   VkResult r;
@@ -130,6 +130,25 @@ create_instance (VkInstance *instance, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/* One instance for the whole process, made on first use and kept: every device shares it,
+ * and drivers stay loaded (creating and destroying instances repeatedly reloads them, and
+ * Mesa's lavapipe leaks a little at each load). A failure is not remembered, so a later call
+ * retries (after a driver was installed, or with another VK_ICD_FILENAMES). */
+static gboolean
+create_instance (VkInstance *instance, GError **error)
+{
+  static GMutex lock;
+  static VkInstance shared = VK_NULL_HANDLE;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&lock);
+  if (shared == VK_NULL_HANDLE)
+    ok = create_instance_once (&shared, error);
+  *instance = shared;
+  g_mutex_unlock (&lock);
+  return ok;
 }
 
 static gboolean
@@ -252,7 +271,10 @@ enumerate (VkInstance instance, GPtrArray **physicals, GError **error)
   guint32 n = 0;
   VkResult r = vkEnumeratePhysicalDevices (instance, &n, NULL);
 
-  if (r != VK_SUCCESS && r != VK_INCOMPLETE)
+  /* Drivers without their hardware report an initialisation failure: no device either. */
+  if (r == VK_ERROR_INITIALIZATION_FAILED || r == VK_ERROR_INCOMPATIBLE_DRIVER)
+    n = 0;
+  else if (r != VK_SUCCESS && r != VK_INCOMPLETE)
     {
       picard_vk_check (r, "vkEnumeratePhysicalDevices", error);
       return NULL;
@@ -260,9 +282,9 @@ enumerate (VkInstance instance, GPtrArray **physicals, GError **error)
   if (n == 0)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_DEVICE,
-                   "No Vulkan device found: the Vulkan driver reports no devices. Install "
+                   "No Vulkan device found: the Vulkan drivers report no devices%s. Install "
                    "one (Debian: mesa-vulkan-drivers provides the CPU device lavapipe) and "
-                   "check VK_ICD_FILENAMES");
+                   "check VK_ICD_FILENAMES", r != VK_SUCCESS ? " (initialisation failed)" : "");
       return NULL;
     }
   g_autofree VkPhysicalDevice *devs = g_new0 (VkPhysicalDevice, n);
@@ -292,9 +314,7 @@ picard_vk_enumerate_devices (GError **error)
 
   if (!create_instance (&instance, error))
     return NULL;
-  GPtrArray *infos = enumerate (instance, NULL, error);
-  vkDestroyInstance (instance, NULL);
-  return infos;
+  return enumerate (instance, NULL, error);
 }
 
 static int
@@ -776,8 +796,7 @@ picard_vk_device_free (PicardVkDevice *self)
         vkDestroyCommandPool (self->device, self->command_pool, NULL);
       vkDestroyDevice (self->device, NULL);
     }
-  if (self->instance != VK_NULL_HANDLE)
-    vkDestroyInstance (self->instance, NULL);
+  /* The instance is shared by the process (see create_instance). */
   g_hash_table_destroy (self->pool);
   g_hash_table_destroy (self->pipelines);
   g_hash_table_destroy (self->modules);

@@ -70,7 +70,10 @@ picard_vk_tensor_new (PicardVkDevice *device, guint n, guint c, guint h, guint w
       return NULL;
     }
   PicardVkTensor tmp = { NULL, n, c, h, w, dtype };
-  gsize count = picard_vk_tensor_packed_count (&tmp);
+  gsize count = 0;
+  if (!g_size_checked_mul (&count, n, (c + 3) / 4) || !g_size_checked_mul (&count, count, h)
+      || !g_size_checked_mul (&count, count, w) || !g_size_checked_mul (&count, count, 4))
+    count = G_MAXSIZE;  /* rejected below */
   if (!check_size (count, picard_vk_dtype_size (dtype), error))
     return NULL;
   PicardVkBuffer *buffer = picard_vk_buffer_new (device, count * picard_vk_dtype_size (dtype),
@@ -177,7 +180,8 @@ picard_vk_weights_new (PicardVkDevice *device, guint n, guint cout, guint cin, g
 
   if (!picard_vk_ops_check_dtype (device, dtype, error))
     return NULL;
-  if (n == 0 || cout == 0 || cin == 0 || k == 0 || k > 64)
+  if (n == 0 || cout == 0 || cin == 0 || k == 0 || k > 64 || n > 65536 || cout > 65536
+      || cin > 65536)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
                    "Convolution weights of %u x %u x %u x %u x %u are not supported",
@@ -231,6 +235,29 @@ picard_vk_weights_upload (PicardVkWeights *wt, const float *oihw, GError **error
   return picard_vk_buffer_end_write (wt->buffer, 0, bytes, error);
 }
 
+gboolean
+picard_vk_weights_download (PicardVkWeights *wt, float *oihw, GError **error)
+{
+  g_return_val_if_fail (wt != NULL && oihw != NULL, FALSE);
+
+  const gsize count = picard_vk_weights_packed_count (wt->n, wt->cout, wt->cin, wt->k);
+  const gsize bytes = count * picard_vk_dtype_size (wt->dtype);
+  const guint kk = wt->k * wt->k, c4 = (wt->cin + 3) / 4;
+  const void *src = picard_vk_buffer_begin_read (wt->buffer, bytes, error);
+
+  if (src == NULL)
+    return FALSE;
+  for (guint n = 0; n < wt->n; n++)
+    for (guint o = 0; o < wt->cout; o++)
+      for (guint i = 0; i < wt->cin; i++)
+        for (guint t = 0; t < kk; t++)
+          oihw[(((gsize) n * wt->cout + o) * wt->cin + i) * kk + t]
+            = get (src, ((((gsize) n * wt->cout + o) * c4 + i / 4) * kk + t) * 4 + i % 4,
+                   wt->dtype);
+  picard_vk_buffer_end_read (wt->buffer);
+  return TRUE;
+}
+
 guint
 picard_vk_conv_out_size (guint size, guint k, guint stride, guint dilation, guint padding)
 {
@@ -278,6 +305,8 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
     }
   if (wt->cin != in->c || (wt->n != 1 && wt->n != in->n) || out->n != in->n || out->h != oh
       || out->w != ow || p->out_c_offset % 4 != 0 || p->out_c_offset + wt->cout > out->c
+      /* The result's last channel block must not be shared with other channels. */
+      || ((p->out_c_offset + wt->cout) % 4 != 0 && p->out_c_offset + wt->cout != out->c)
       || in->dtype != wt->dtype || in->dtype != out->dtype)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
@@ -317,9 +346,10 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
 
   if (picard_vk_device_get_conv_algo (device) == PICARD_VK_CONV_DIRECT)
     {
-      /* Tile sizes measured on lavapipe (see BENCHMARKS.md); narrow outputs get narrow
-       * tiles so the last layers do not compute 16 channels for 1. */
-      const guint32 tco = MIN (16, (wt->cout + 3) / 4 * 4), tpx = 16, wg = 8;
+      /* Tile sizes measured on lavapipe (see BENCHMARKS.md). Outputs of up to 4 channels
+       * (the last layers) get narrow tiles; two variants only, as LLVM takes seconds to
+       * compile each. */
+      const guint32 tco = wt->cout <= 4 ? 4 : 16, tpx = 16, wg = 8;
       const guint32 spec[3] = { wg, tco, tpx };
       PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-direct", in->dtype,
                                                            TRUE, spec, 3, error);

@@ -53,6 +53,8 @@ void picard_vk_weights_free (PicardVkWeights *weights);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PicardVkWeights, picard_vk_weights_free)
 /* Uploads PyTorch-layout weights [n][cout][cin][k][k], packing them. */
 gboolean picard_vk_weights_upload (PicardVkWeights *weights, const float *oihw, GError **error);
+/* Downloads and unpacks into [n][cout][cin][k][k]. */
+gboolean picard_vk_weights_download (PicardVkWeights *weights, float *oihw, GError **error);
 
 /* conv2d with zero padding, bias (fp32 [cout] or NULL), activation and dropout: @mask is
  * fp32 [in->n * cout] (see picard_vk_op_dropout_mask) or NULL. The output may be a channel
@@ -74,5 +76,78 @@ gboolean picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *pa
 
 /* The output size of a convolution, 0 when the kernel does not fit. */
 guint picard_vk_conv_out_size (guint size, guint k, guint stride, guint dilation, guint padding);
+
+/* Dropout scales, fp32 [n * channels] into @mask: 1/(1-p) for kept channels, 0 for dropped.
+ * @ids holds uint32 (patch id, sample index) pairs, one per batch entry, uploaded by the
+ * caller before each run, so a recorded graph serves every batch. Masks depend only on
+ * (seed, patch, sample, layer, channel): never on the batch size or position. */
+gboolean picard_vk_op_dropout_mask (PicardVkGraph *graph, PicardVkBuffer *ids, guint n,
+                                    guint64 seed, guint layer, guint channels, float p,
+                                    PicardVkBuffer *mask, GError **error);
+
+/* Nearest-neighbour resampling by an integer factor: out is in * factor (up) or
+ * floor(in / factor) (down, taking every factor-th pixel as PyTorch's nearest does). */
+gboolean picard_vk_op_upsample_nearest (PicardVkGraph *graph, guint factor, PicardVkTensor *in,
+                                        PicardVkTensor *out, GError **error);
+gboolean picard_vk_op_downsample_nearest (PicardVkGraph *graph, guint factor,
+                                          PicardVkTensor *in, PicardVkTensor *out,
+                                          GError **error);
+/* out = clamp(in, lo, hi); @out may be @in. Needs lo <= 0 <= hi (padding stays zero). */
+gboolean picard_vk_op_clamp (PicardVkGraph *graph, float lo, float hi, PicardVkTensor *in,
+                             PicardVkTensor *out, GError **error);
+/* out = a * m + b * (1 - m); m has one channel and one sample or a's batch. */
+gboolean picard_vk_op_compose (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
+                               PicardVkTensor *m, PicardVkTensor *out, GError **error);
+/* out = [a, b] along channels; an input with one sample is broadcast over out's batch. */
+gboolean picard_vk_op_concat (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
+                              PicardVkTensor *out, GError **error);
+
+/* TensorFlow "same" padding of one axis: the output size and the leading pad. */
+guint picard_vk_same_padding (guint size, guint k, guint stride, guint rate, guint *pad_before);
+
+/* k x k patches of @in at @stride and @rate with "same" padding, as packed per-sample
+ * weights: for matching (@transposed FALSE) out has cout = L patches and cin = in->c; for
+ * the transposed convolution cout = in->c and cin = L. L = same(h) * same(w). */
+gboolean picard_vk_op_extract_patches (PicardVkGraph *graph, guint k, guint stride, guint rate,
+                                       gboolean transposed, PicardVkTensor *in,
+                                       PicardVkWeights *out, GError **error);
+/* out = w / sqrt(sum(w^2 + eps)) per output channel and sample (contextual attention's
+ * patch normalisation, eps 1e-4). Matching is then picard_vk_op_conv2d() with these
+ * per-sample weights, stride 1, padding k / 2. */
+gboolean picard_vk_op_patch_normalize (PicardVkGraph *graph, float eps, PicardVkWeights *in,
+                                       PicardVkWeights *out, GError **error);
+/* Transposed convolution (PyTorch conv_transpose2d, no output padding, no bias) times
+ * @scale; weights packed with cout = output channels. out is (h - 1) * stride - 2 * padding + k. */
+gboolean picard_vk_op_conv_transpose2d (PicardVkGraph *graph, guint stride, guint padding,
+                                        float scale, PicardVkTensor *in,
+                                        PicardVkWeights *weights, PicardVkTensor *out,
+                                        GError **error);
+/* Contextual attention's fuse: identity 3x3 convolution over the score matrix of @in
+ * [n, hb * wb, hf, wf], in index order 0 or the transposed order 1 (see shaders/fuse.comp). */
+gboolean picard_vk_op_fuse (PicardVkGraph *graph, guint hb, guint wb, gboolean transposed,
+                            PicardVkTensor *in, PicardVkTensor *out, GError **error);
+/* out = softmax over channels of (scale * in * mm) * mm, mm fp32 [in->c]. */
+gboolean picard_vk_op_softmax (PicardVkGraph *graph, float scale, PicardVkBuffer *mm,
+                               PicardVkTensor *in, PicardVkTensor *out, GError **error);
+/* dist[i] = ||a[i] - b[i / group]||_2 over all channels and the region (y0, x0, h, w);
+ * dist is fp32 [a->n], b has a->n / group samples. */
+gboolean picard_vk_op_l2_distance (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
+                                   guint group, guint y0, guint x0, guint h, guint w,
+                                   PicardVkBuffer *dist, GError **error);
+
+typedef enum {
+  PICARD_VK_REDUCE_MIN = 0,
+  PICARD_VK_REDUCE_MEAN = 1,
+  PICARD_VK_REDUCE_MEDIAN = 2,  /* mean of the two middle values for even groups */
+} PicardVkReduce;
+#define PICARD_VK_REDUCE_MAX_GROUP 64
+
+/* out[g] = op(in[g * m .. g * m + m - 1]), fp32 buffers; m <= PICARD_VK_REDUCE_MAX_GROUP. */
+gboolean picard_vk_op_reduce_groups (PicardVkGraph *graph, PicardVkReduce op, guint groups,
+                                     guint m, PicardVkBuffer *in, PicardVkBuffer *out,
+                                     GError **error);
+/* Bicubic resampling to out's size (PyTorch, align_corners=False, a = -0.75, border clamp). */
+gboolean picard_vk_op_bicubic (PicardVkGraph *graph, PicardVkTensor *in, PicardVkTensor *out,
+                               GError **error);
 
 G_END_DECLS

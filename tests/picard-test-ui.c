@@ -1,5 +1,10 @@
 #include "picard-test-ui.h"
 
+#include <X11/Xlib.h>
+#include <X11/extensions/XTest.h>
+#include <gdk/x11/gdkx.h>
+#include <glib/gstdio.h>
+
 gboolean
 picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint timeout_ms)
 {
@@ -15,21 +20,43 @@ picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint time
   return TRUE;
 }
 
+void
+picard_test_ui_iterate (guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
 GdkTexture *
 picard_test_ui_screenshot (GtkWidget *widget, const char *name)
 {
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GtkSnapshot) snapshot = NULL;
   g_autoptr(GskRenderNode) node = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *file = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  GskRenderer *renderer;
   GdkTexture *texture;
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
+  int width, height;
 
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_true (picard_test_ui_wait ((gboolean (*) (gpointer)) gtk_widget_get_mapped, widget, 5000));
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  /* A widget in the middle of a relayout has no node yet: let GTK finish it. */
+  for (int attempt = 0; attempt < 200 && node == NULL; attempt++)
+    {
+      width = gtk_widget_get_width (widget);
+      height = gtk_widget_get_height (widget);
+      snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, width, height);
+      node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+      if (node == NULL)
+        picard_test_ui_iterate (5);
+    }
   g_assert_nonnull (node);
   texture = gsk_renderer_render_texture (renderer, node,
                                          &GRAPHENE_RECT_INIT (0, 0, width, height));
@@ -40,4 +67,199 @@ picard_test_ui_screenshot (GtkWidget *widget, const char *name)
   g_assert_true (gdk_texture_save_to_png (texture, file));
   g_test_message ("screenshot: %s", file);
   return texture;
+}
+
+guint32
+picard_test_ui_pixel (GdkTexture *texture, int x, int y)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guint32 *data = NULL;
+
+  g_assert_cmpint (x, >=, 0);
+  g_assert_cmpint (y, >=, 0);
+  g_assert_cmpint (x, <, width);
+  g_assert_cmpint (y, <, height);
+  data = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) data, (gsize) width * 4);
+  return data[(gsize) y * width + x];
+}
+
+/* ---- X input ---- */
+
+static Display *
+x_display (GtkWidget *widget)
+{
+  GdkDisplay *display = gtk_widget_get_display (widget);
+
+  g_assert_true (GDK_IS_X11_DISPLAY (display));
+  return gdk_x11_display_get_xdisplay (display);
+}
+
+static gboolean
+has_focus (gpointer data)
+{
+  return gtk_window_is_active (data);
+}
+
+void
+picard_test_ui_focus (GtkWindow *window)
+{
+  GdkSurface *surface;
+  Display *xdisplay = x_display (GTK_WIDGET (window));
+
+  g_assert_true (picard_test_ui_wait ((gboolean (*) (gpointer)) gtk_widget_get_mapped, window, 5000));
+  surface = gtk_native_get_surface (GTK_NATIVE (window));
+  XSetInputFocus (xdisplay, gdk_x11_surface_get_xid (surface), RevertToParent, CurrentTime);
+  XSync (xdisplay, False);
+  g_assert_true (picard_test_ui_wait (has_focus, window, 5000));
+}
+
+static void
+modifier_keys (Display *xdisplay, GdkModifierType modifiers, Bool press)
+{
+  if (modifiers & GDK_SHIFT_MASK)
+    XTestFakeKeyEvent (xdisplay, XKeysymToKeycode (xdisplay, XK_Shift_L), press, CurrentTime);
+  if (modifiers & GDK_CONTROL_MASK)
+    XTestFakeKeyEvent (xdisplay, XKeysymToKeycode (xdisplay, XK_Control_L), press, CurrentTime);
+}
+
+/* Lets the X server deliver and GTK dispatch what was sent. */
+static void
+settle (Display *xdisplay)
+{
+  XSync (xdisplay, False);
+  picard_test_ui_iterate (30);
+}
+
+void
+picard_test_ui_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers)
+{
+  Display *xdisplay = x_display (widget);
+  KeyCode code = XKeysymToKeycode (xdisplay, (KeySym) keyval);
+
+  g_assert_cmpuint (code, !=, 0);
+  modifier_keys (xdisplay, modifiers, True);
+  XTestFakeKeyEvent (xdisplay, code, True, CurrentTime);
+  XTestFakeKeyEvent (xdisplay, code, False, CurrentTime);
+  modifier_keys (xdisplay, modifiers, False);
+  settle (xdisplay);
+}
+
+void
+picard_test_ui_pointer_move (GtkWidget *widget, double x, double y)
+{
+  GtkNative *native = gtk_widget_get_native (widget);
+  Display *xdisplay = x_display (widget);
+  graphene_point_t in = GRAPHENE_POINT_INIT (x, y), out;
+  double sx, sy;
+  int root_x, root_y;
+  Window child;
+
+  g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (native), &in, &out));
+  gtk_native_get_surface_transform (native, &sx, &sy);
+  XTranslateCoordinates (xdisplay, gdk_x11_surface_get_xid (gtk_native_get_surface (native)),
+                         DefaultRootWindow (xdisplay), (int) round (out.x + sx),
+                         (int) round (out.y + sy), &root_x, &root_y, &child);
+  XTestFakeMotionEvent (xdisplay, -1, root_x, root_y, CurrentTime);
+  settle (xdisplay);
+}
+
+void
+picard_test_ui_button (GtkWidget *widget, guint button, gboolean press, GdkModifierType modifiers)
+{
+  Display *xdisplay = x_display (widget);
+
+  if (press)
+    modifier_keys (xdisplay, modifiers, True);
+  XTestFakeButtonEvent (xdisplay, button, press, CurrentTime);
+  if (!press)
+    modifier_keys (xdisplay, modifiers, False);
+  settle (xdisplay);
+}
+
+void
+picard_test_ui_click (GtkWidget *widget, guint button, GdkModifierType modifiers)
+{
+  picard_test_ui_button (widget, button, TRUE, modifiers);
+  picard_test_ui_button (widget, button, FALSE, modifiers);
+}
+
+/* ---- data ---- */
+
+guint
+picard_test_ui_coded_value (guint columns, guint f, guint x, guint y)
+{
+  return 1 + y * columns + x + f * 1000;
+}
+
+PicardVolume *
+picard_test_ui_coded_volume_new (guint frames, guint rows, guint columns)
+{
+  PicardVolumeInfo info = { 0 };
+  guint16 *values = g_new (guint16, (gsize) frames * rows * columns);
+
+  g_assert_cmpuint (picard_test_ui_coded_value (columns, frames - 1, columns - 1, rows - 1), <=,
+                    G_MAXUINT16);
+  for (guint f = 0; f < frames; f++)
+    for (guint y = 0; y < rows; y++)
+      for (guint x = 0; x < columns; x++)
+        values[((gsize) f * rows + y) * columns + x] = picard_test_ui_coded_value (columns, f, x, y);
+  info.path = g_strdup ("/tmp/coded.dcm");
+  info.format = g_strdup ("memory");
+  info.patient_id = g_strdup ("CODED-1");
+  info.frames = frames;
+  info.rows = rows;
+  info.columns = columns;
+  info.bits_stored = 16;
+  info.has_window = TRUE;
+  info.window_center = rows * columns / 2.0;
+  info.window_width = rows * columns;
+  return picard_volume_new_from_memory (&info, values);
+}
+
+void
+picard_test_ui_make_phantoms (const char *dir, const char *const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_assert_nonnull (g_getenv ("PICARD_CLI"));
+  g_ptr_array_add (argv, (gpointer) g_getenv ("PICARD_CLI"));
+  g_ptr_array_add (argv, (gpointer) "phantom");
+  g_ptr_array_add (argv, (gpointer) "-o");
+  g_ptr_array_add (argv, (gpointer) dir);
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("picard-cli phantom failed: %s", err);
+}
+
+void
+picard_test_ui_remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            picard_test_ui_remove_tree (child);
+          else
+            g_unlink (child);
+        }
+      g_dir_close (dir);
+    }
+  g_rmdir (path);
 }

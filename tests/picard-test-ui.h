@@ -1,14 +1,44 @@
-/* Helpers for the ui suite: waiting on the main loop and saving screenshots as artefacts. */
+/* Helpers for the ui suite: waiting on the main loop, saving screenshots as artefacts, real
+ * keyboard and pointer input through the X server (XTest, under Xvfb), and test volumes. */
 #pragma once
 
 #include <gtk/gtk.h>
+
+#include "picard-volume.h"
 
 G_BEGIN_DECLS
 
 /* Iterates the default main context until @done returns TRUE or @timeout_ms passes. */
 gboolean picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint timeout_ms);
+/* Iterates the default main context for @ms milliseconds. */
+void picard_test_ui_iterate (guint ms);
 /* Renders @widget as it is on screen and saves it under the build's test-artefacts folder;
  * returns the texture for pixel checks. */
 GdkTexture *picard_test_ui_screenshot (GtkWidget *widget, const char *name);
+/* A pixel of a texture as 0xAARRGGBB. */
+guint32 picard_test_ui_pixel (GdkTexture *texture, int x, int y);
+
+/* Gives @window the X input focus and waits until GTK knows. */
+void picard_test_ui_focus (GtkWindow *window);
+/* Presses and releases a key with modifiers (Shift, Control) through the X server, then
+ * lets GTK handle it. */
+void picard_test_ui_key (GtkWidget *widget, guint keyval, GdkModifierType modifiers);
+/* Moves the pointer to (@x, @y) in @widget's coordinates. */
+void picard_test_ui_pointer_move (GtkWidget *widget, double x, double y);
+/* Presses or releases a pointer button (1 left, 3 right, 4/5 wheel up/down), with
+ * @modifiers held around it. */
+void picard_test_ui_button (GtkWidget *widget, guint button, gboolean press,
+                            GdkModifierType modifiers);
+void picard_test_ui_click (GtkWidget *widget, guint button, GdkModifierType modifiers);
+
+/* A volume whose stored value at file pixel (x, y) of frame f is
+ * 1 + y * columns + x + f * 1000, so a readout proves where it looked. */
+PicardVolume *picard_test_ui_coded_volume_new (guint frames, guint rows, guint columns);
+guint picard_test_ui_coded_value (guint columns, guint f, guint x, guint y);
+
+/* Runs `picard-cli phantom` (env PICARD_CLI) into @dir with the given extra arguments. */
+void picard_test_ui_make_phantoms (const char *dir, const char *const *args);
+/* Deletes a folder tree made by a test. */
+void picard_test_ui_remove_tree (const char *path);
 
 G_END_DECLS

@@ -23,6 +23,23 @@ picard_ui_ensure_resources (void)
     }
 }
 
+void
+picard_ui_load_style (void)
+{
+  static gboolean loaded = FALSE;
+  GtkCssProvider *provider;
+
+  if (loaded || gdk_display_get_default () == NULL)
+    return;
+  loaded = TRUE;
+  provider = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (provider, "/org/picard/Viewer/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_object_unref (provider);
+}
+
 static void
 picard_application_activate (GApplication *app)
 {
@@ -91,6 +108,7 @@ picard_application_startup (GApplication *app)
   static const char *quit_accels[] = { "<Control>q", NULL };
 
   G_APPLICATION_CLASS (picard_application_parent_class)->startup (app);
+  picard_ui_load_style ();
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
 }

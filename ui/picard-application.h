@@ -13,6 +13,8 @@ G_DECLARE_FINAL_TYPE (PicardApplication, picard_application, PICARD, APPLICATION
 PicardApplication *picard_application_new (void);
 /* Registers the compiled-in GResource (templates, CSS) once; every widget class calls it. */
 void picard_ui_ensure_resources (void);
+/* Adds the application's style sheet to the default display (once). */
+void picard_ui_load_style (void);
 /* The volume a window opens when the application starts without files. */
 void picard_application_set_demo_volume (PicardApplication *self, const char *path);
 

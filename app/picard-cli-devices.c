@@ -1,0 +1,48 @@
+/* picard-cli devices: the Vulkan devices of the machine, which one the engine selects
+ * (PICARD_VK_DEVICE overrides) and what it uses there. */
+#include "picard-cli.h"
+
+#include <stdio.h>
+
+#include "picard-vk.h"
+
+int
+picard_cli_devices (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new ("- list Vulkan devices");
+  g_autoptr (GPtrArray) devices = NULL;
+  GError *error = NULL;
+
+  g_option_context_set_description (context,
+    "Environment: PICARD_VK_DEVICE=<index|name> selects a device, PICARD_VK_DISABLE=fp16\n"
+    "switches fp16 off, PICARD_VK_CONV=direct|tiled forces the convolution layout.");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return picard_cli_fail ("devices", error);
+  if (argc > 1)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "unexpected argument '%s'", argv[1]);
+      return picard_cli_fail ("devices", error);
+    }
+
+  devices = picard_vk_enumerate_devices (&error);
+  if (devices == NULL)
+    return picard_cli_fail ("devices", error);
+  int selected = picard_vk_select_device (devices, &error);
+  if (selected < 0)
+    return picard_cli_fail ("devices", error);
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const PicardVkDeviceInfo *info = devices->pdata[i];
+      g_autofree char *report = picard_vk_device_info_format (info, 4);
+      printf ("Device %u%s\n%s", info->index, (int) i == selected ? " (selected)" : "", report);
+    }
+
+  g_autoptr (PicardVkDevice) device = picard_vk_device_new (&error);
+  if (device == NULL)
+    return picard_cli_fail ("devices", error);
+  g_autofree char *choices = picard_vk_device_describe_choices (device);
+  printf ("Engine on device %u: %s\n", picard_vk_device_get_info (device)->index, choices);
+  return 0;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""PyTorch's CPU conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
+...]), batch, repetitions and threads as arguments; prints per shape one line: GFLOP/s of
+wall-clock time and GFLOP per CPU-second of this process.
+Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
+import json
+import sys
+import time
+
+import torch
+
+
+def main():
+    shapes = json.loads(sys.argv[1])
+    batch, reps, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for cin, cout, k, stride, dil, size in shapes:
+            conv = torch.nn.Conv2d(cin, cout, k, stride=stride, dilation=dil,
+                                   padding=dil * (k // 2))
+            x = torch.randn(batch, cin, size, size)
+            y = conv(x)  # warm-up (and the output size)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            for _ in range(reps):
+                conv(x)
+            seconds = (time.perf_counter() - start) / reps
+            cpu = (time.process_time() - cpu_start) / reps
+            flop = 2.0 * y.numel() * cin * k * k
+            print(f"{flop / seconds / 1e9:.3f} {flop / cpu / 1e9:.3f}", flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,209 @@
+/* bench-conv: GFLOP/s of every convolution shape of the completion network (c = 32, a
+ * 256x256 input) on the Vulkan device, against PyTorch's conv2d on the CPU of the same
+ * machine in the same run, and over the whole network (each shape weighted by how often the
+ * generator uses it). `meson test --benchmark bench-conv`; see BENCHMARKS.md. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "picard-vk-ops.h"
+
+typedef struct {
+  const char *name;
+  guint cin, cout, k, stride, dilation, size, count;
+} Shape;
+
+/* The generator at 256x256: coarse, fine convolution branch, attention branch, merge. */
+static const Shape shapes[] = {
+  { "conv1 5x5 3->32 @256", 3, 32, 5, 1, 1, 256, 3 },
+  { "conv2_downsample 32->64 s2 @256", 32, 64, 3, 2, 1, 256, 1 },
+  { "fine conv2_downsample 32->32 s2 @256", 32, 32, 3, 2, 1, 256, 2 },
+  { "conv3 64->64 @128", 64, 64, 3, 1, 1, 128, 3 },
+  { "fine conv3 32->64 @128", 32, 64, 3, 1, 1, 128, 2 },
+  { "conv4_downsample 64->128 s2 @128", 64, 128, 3, 2, 1, 128, 2 },
+  { "fine conv4_downsample 64->64 s2 @128", 64, 64, 3, 2, 1, 128, 1 },
+  { "fine conv5 64->128 @64", 64, 128, 3, 1, 1, 64, 1 },
+  { "conv5 128->128 @64", 128, 128, 3, 1, 1, 64, 10 },
+  { "conv7_atrous d2 @64", 128, 128, 3, 1, 2, 64, 2 },
+  { "conv8_atrous d4 @64", 128, 128, 3, 1, 4, 64, 2 },
+  { "conv9_atrous d8 @64", 128, 128, 3, 1, 8, 64, 2 },
+  { "conv10_atrous d16 @64", 128, 128, 3, 1, 16, 64, 2 },
+  { "allconv11 256->128 @64", 256, 128, 3, 1, 1, 64, 1 },
+  { "conv13 128->64 @128", 128, 64, 3, 1, 1, 128, 2 },
+  { "conv15 64->32 @256", 64, 32, 3, 1, 1, 256, 2 },
+  { "conv16 32->16 @256", 32, 16, 3, 1, 1, 256, 2 },
+  { "conv17 16->1 @256", 16, 1, 3, 1, 1, 256, 2 },
+};
+
+static double
+flop_of (const Shape *s, guint batch)
+{
+  guint o = picard_vk_conv_out_size (s->size, s->k, s->stride, s->dilation,
+                                     s->dilation * (s->k / 2));
+  return 2.0 * batch * s->cout * o * o * s->cin * s->k * s->k;
+}
+
+/* CPU seconds of this process, the device's worker threads included on a CPU device. */
+static double
+cpu_seconds (void)
+{
+  struct rusage u;
+  getrusage (RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+static double
+time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, guint reps, double *cpu,
+             GError **error)
+{
+  PicardVkConvParams p = { s->stride, s->dilation, s->dilation * (s->k / 2),
+                           PICARD_VK_ACT_ELU, 1.0f, 0 };
+  guint o = picard_vk_conv_out_size (s->size, s->k, s->stride, s->dilation, p.padding);
+  gsize in_count = (gsize) batch * s->cin * s->size * s->size;
+  gsize w_count = (gsize) s->cout * s->cin * s->k * s->k;
+  g_autofree float *x = g_new (float, in_count);
+  g_autofree float *w = g_new (float, w_count);
+  double seconds = -1.0;
+
+  for (gsize i = 0; i < in_count; i++)
+    x[i] = (float) sin ((double) i);
+  for (gsize i = 0; i < w_count; i++)
+    w[i] = (float) cos ((double) i) / (float) (s->cin * s->k * s->k);
+  g_autoptr (PicardVkTensor) in = picard_vk_tensor_new (device, batch, s->cin, s->size, s->size,
+                                                        PICARD_VK_DTYPE_F32, error);
+  g_autoptr (PicardVkTensor) out = in == NULL ? NULL
+    : picard_vk_tensor_new (device, batch, s->cout, o, o, PICARD_VK_DTYPE_F32, error);
+  g_autoptr (PicardVkWeights) wt = out == NULL ? NULL
+    : picard_vk_weights_new (device, 1, s->cout, s->cin, s->k, PICARD_VK_DTYPE_F32, error);
+  if (wt == NULL || !picard_vk_tensor_upload (in, x, error)
+      || !picard_vk_weights_upload (wt, w, error))
+    return -1.0;
+  g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (device);
+  if (!picard_vk_op_conv2d (graph, &p, in, wt, NULL, NULL, out, error)
+      || !picard_vk_graph_run (graph, error))  /* warm-up: compiles and records */
+    return -1.0;
+  gint64 start = g_get_monotonic_time ();
+  double cpu_start = cpu_seconds ();
+  for (guint r = 0; r < reps; r++)
+    if (!picard_vk_graph_run (graph, error))
+      return -1.0;
+  seconds = (g_get_monotonic_time () - start) / 1e6 / reps;
+  *cpu = (cpu_seconds () - cpu_start) / reps;
+  return seconds;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *torch_script = NULL;
+  gint batch = 4, reps = 3, threads = 2;
+  GOptionEntry entries[] = {
+    { "torch", 0, 0, G_OPTION_ARG_FILENAME, &torch_script,
+      "bench-conv-torch.py (omit to skip PyTorch)", "FILE" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Samples per convolution (4)", "N" },
+    { "reps", 0, 0, G_OPTION_ARG_INT, &reps, "Timed repetitions (3)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "PyTorch threads (2)", "N" },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- convolution benchmark");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || batch < 1 || reps < 1)
+    {
+      g_printerr ("bench-conv: %s\n", error != NULL ? error->message : "bad batch or reps");
+      return 1;
+    }
+
+  g_autoptr (PicardVkDevice) device = picard_vk_device_new (&error);
+  if (device == NULL)
+    {
+      g_printerr ("bench-conv: %s\n", error->message);
+      return 1;
+    }
+  g_autofree char *choices = picard_vk_device_describe_choices (device);
+  printf ("Device: %s (%s)\n%s\nBatch %d, %d repetitions, fp32, ELU fused\n\n",
+          picard_vk_device_get_info (device)->name,
+          picard_vk_device_type_name (picard_vk_device_get_info (device)->type), choices, batch,
+          reps);
+
+  const guint n = G_N_ELEMENTS (shapes);
+  double vk_seconds[G_N_ELEMENTS (shapes)], torch_rate[G_N_ELEMENTS (shapes)];
+  double vk_cpu[G_N_ELEMENTS (shapes)], torch_cpu_rate[G_N_ELEMENTS (shapes)];
+  for (guint i = 0; i < n; i++)
+    {
+      torch_cpu_rate[i] = 0.0;
+      vk_seconds[i] = time_vulkan (device, &shapes[i], batch, reps, &vk_cpu[i], &error);
+      if (vk_seconds[i] < 0)
+        {
+          g_printerr ("bench-conv: %s: %s\n", shapes[i].name, error->message);
+          return 1;
+        }
+      torch_rate[i] = 0.0;
+    }
+
+  if (torch_script != NULL)
+    {
+      GString *json = g_string_new ("[");
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (json, "%s[%u,%u,%u,%u,%u,%u]", i ? "," : "", shapes[i].cin,
+                                shapes[i].cout, shapes[i].k, shapes[i].stride,
+                                shapes[i].dilation, shapes[i].size);
+      g_string_append (json, "]");
+      const char *python = g_getenv ("PYTHON") ? g_getenv ("PYTHON") : "/usr/bin/python3";
+      g_autofree char *sb = g_strdup_printf ("%d", batch);
+      g_autofree char *sr = g_strdup_printf ("%d", reps);
+      g_autofree char *st = g_strdup_printf ("%d", threads);
+      const char *pargv[] = { python, torch_script, json->str, sb, sr, st, NULL };
+      g_autofree char *out = NULL;
+      int status;
+      if (!g_spawn_sync (NULL, (char **) pargv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL,
+                         &status, &error)
+          || !g_spawn_check_wait_status (status, &error))
+        {
+          g_printerr ("bench-conv: PyTorch failed: %s\n", error->message);
+          g_string_free (json, TRUE);
+          return 1;
+        }
+      g_string_free (json, TRUE);
+      g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+      for (guint i = 0; i < n && lines[i] != NULL; i++)
+        {
+          char *end;
+          torch_rate[i] = g_ascii_strtod (lines[i], &end);
+          torch_cpu_rate[i] = g_ascii_strtod (end, NULL);
+        }
+    }
+
+  /* Wall-clock rates, and rates per CPU-second (less sensitive to other processes on a
+   * shared machine: lavapipe's threads count in this process's CPU time). */
+  printf ("%-40s %7s | %8s %8s %6s | %8s %8s %6s\n", "", "", "wall", "GFLOP/s", "",
+          "per", "CPU-s", "");
+  printf ("%-40s %7s | %8s %8s %6s | %8s %8s %6s\n", "layer (x uses in the generator)",
+          "GFLOP", "Vulkan", "PyTorch", "ratio", "Vulkan", "PyTorch", "ratio");
+  double total_flop = 0, total_vk = 0, total_torch = 0, total_vk_cpu = 0, total_torch_cpu = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const Shape *s = &shapes[i];
+      double flop = flop_of (s, batch), rate = flop / vk_seconds[i] / 1e9;
+      double cpu_rate = flop / vk_cpu[i] / 1e9;
+      g_autofree char *label = g_strdup_printf ("%s x%u", s->name, s->count);
+      printf ("%-40s %7.2f | %8.1f %8.1f %6.2f | %8.1f %8.1f %6.2f\n", label, flop / 1e9, rate,
+              torch_rate[i], torch_rate[i] > 0 ? rate / torch_rate[i] : 0.0, cpu_rate,
+              torch_cpu_rate[i], torch_cpu_rate[i] > 0 ? cpu_rate / torch_cpu_rate[i] : 0.0);
+      total_flop += flop * s->count;
+      total_vk += vk_seconds[i] * s->count;
+      total_vk_cpu += vk_cpu[i] * s->count;
+      total_torch += torch_rate[i] > 0 ? flop * s->count / (torch_rate[i] * 1e9) : 0;
+      total_torch_cpu += torch_cpu_rate[i] > 0 ? flop * s->count / (torch_cpu_rate[i] * 1e9) : 0;
+    }
+  double net_vk = total_flop / total_vk / 1e9, net_vk_cpu = total_flop / total_vk_cpu / 1e9;
+  double net_torch = total_torch > 0 ? total_flop / total_torch / 1e9 : 0;
+  double net_torch_cpu = total_torch_cpu > 0 ? total_flop / total_torch_cpu / 1e9 : 0;
+  printf ("%-40s %7.2f | %8.1f %8.1f %6.2f | %8.1f %8.1f %6.2f\n", "network (weighted)",
+          total_flop / 1e9, net_vk, net_torch, net_torch > 0 ? net_vk / net_torch : 0.0,
+          net_vk_cpu, net_torch_cpu, net_torch_cpu > 0 ? net_vk_cpu / net_torch_cpu : 0.0);
+  printf ("\nThe generator's convolutions: %.1f GFLOP per sample, %.2f s per sample here\n",
+          total_flop / batch / 1e9, total_vk / batch);
+  return 0;
+}
