@@ -364,11 +364,12 @@ render_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   else
     cache_insert (self, job->key, rendered);
-  render_job_free (job);
   /* Whatever is wanted now: this result, something cached, or a new render. */
   update_view (self);
   if (!self->foreground_busy)
     prefetch (self);
+  /* Last: the job may hold the last reference to the window. */
+  render_job_free (job);
 }
 
 static void
@@ -441,11 +442,12 @@ update_view (PicardWindow *self)
 static void
 prefetch (PicardWindow *self)
 {
-  int depth = g_settings_get_int (self->settings, "prefetch-slices");
+  int depth;
   guint frames;
 
   if (self->volume == NULL || self->auto_pending)
     return;
+  depth = g_settings_get_int (self->settings, "prefetch-slices");
   frames = picard_volume_get_n_frames (self->volume);
   for (int d = 1; d <= depth; d++)
     for (int sign = 1; sign >= -1; sign -= 2)
