@@ -124,12 +124,27 @@ modifier_keys (Display *xdisplay, GdkModifierType modifiers, Bool press)
     XTestFakeKeyEvent (xdisplay, XKeysymToKeycode (xdisplay, XK_Control_L), press, CurrentTime);
 }
 
-/* Lets the X server deliver and GTK dispatch what was sent. */
+/* Lets the X server deliver and GTK dispatch what was sent: at least 30 ms, then until
+ * neither X nor the main loop has had anything to do for 50 ms (motion is only handled on
+ * a frame clock tick, which a loaded or sanitized run delays), at most 3 s. */
 static void
 settle (Display *xdisplay)
 {
+  gint64 start = g_get_monotonic_time ();
+  gint64 quiet_since = start;
+
   XSync (xdisplay, False);
-  picard_test_ui_iterate (30);
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (XPending (xdisplay) > 0 || g_main_context_pending (NULL))
+        quiet_since = now;
+      if ((now - start > 30000 && now - quiet_since > 50000) || now - start > 3000000)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
 }
 
 void
