@@ -17,6 +17,10 @@ static const PicardCliCommand commands[] = {
   { "slices", "Write windowed, left-aligned slices as PNGs (training input)", picard_cli_slices },
   { "phantom", "Generate a synthetic DBT volume with lesion boxes", picard_cli_phantom },
   { "devices", "List the Vulkan devices and what the engine uses", picard_cli_devices },
+  { "heatmap", "Scan slices with PICARD: heatmaps, sidecars, overlays", picard_cli_heatmap },
+  { "eval", "Score heatmaps against lesion boxes: AUC, AP, FROC", picard_cli_eval },
+  { "infer", "Run the completion network on a NumPy batch", picard_cli_infer },
+  { "complete", "Complete one patch of a slice M times, as an image strip", picard_cli_complete },
 };
 
 int

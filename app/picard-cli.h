@@ -21,5 +21,9 @@ int picard_cli_slice (int argc, char **argv);
 int picard_cli_slices (int argc, char **argv);
 int picard_cli_phantom (int argc, char **argv);
 int picard_cli_devices (int argc, char **argv);
+int picard_cli_heatmap (int argc, char **argv);
+int picard_cli_eval (int argc, char **argv);
+int picard_cli_infer (int argc, char **argv);
+int picard_cli_complete (int argc, char **argv);
 
 G_END_DECLS

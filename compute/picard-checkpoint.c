@@ -917,7 +917,7 @@ picard_checkpoint_validate_critic (const PicardCheckpoint *checkpoint, const cha
                                    PicardCriticKind kind, guint *input_dim, guint *ndf,
                                    GError **error)
 {
-  const char *what = kind == PICARD_CRITIC_LOCAL ? "PICARD local critic" : "PICARD global critic";
+  const char *what = kind == PICARD_CRITIC_GLOBAL ? "PICARD global critic" : "PICARD local critic";
   gsize side = kind == PICARD_CRITIC_LOCAL ? 8 : 16;
   g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *first_name = NULL;
@@ -963,6 +963,20 @@ picard_checkpoint_validate_critic (const PicardCheckpoint *checkpoint, const cha
           || !check_tensor (checkpoint, bias, 1, &out, what, context, error))
         return FALSE;
     }
+  if (kind == PICARD_CRITIC_ANY_SIZE)
+    {
+      g_autofree char *linear_name = g_strconcat (prefix, "linear.weight", NULL);
+      guint input_size = picard_checkpoint_critic_input_size (checkpoint, prefix);
+
+      if (input_size == 0)
+        {
+          g_set_error (error, PICARD_ERROR, PICARD_ERROR_CORRUPT,
+                       "%s: tensor %s does not fit a square input: expected 1 x 4d*s*s "
+                       "(%s)", checkpoint->source, linear_name, context);
+          return FALSE;
+        }
+      side = input_size / 16;
+    }
   {
     gsize linear_shape[2] = { 1, 4 * d * side * side };
     gsize one = 1;
@@ -984,4 +998,35 @@ picard_checkpoint_validate_critic (const PicardCheckpoint *checkpoint, const cha
   if (ndf != NULL)
     *ndf = (guint) d;
   return TRUE;
+}
+
+guint
+picard_checkpoint_critic_input_size (const PicardCheckpoint *checkpoint, const char *prefix)
+{
+  g_autofree char *conv1_name = NULL;
+  g_autofree char *linear_name = NULL;
+  const PicardTensor *conv1, *linear;
+  gsize per_pixel, side;
+
+  g_return_val_if_fail (checkpoint != NULL && prefix != NULL, 0);
+
+  conv1_name = g_strconcat (prefix, "dis_conv_module.conv1.conv.weight", NULL);
+  linear_name = g_strconcat (prefix, "linear.weight", NULL);
+  conv1 = picard_checkpoint_lookup (checkpoint, conv1_name);
+  linear = picard_checkpoint_lookup (checkpoint, linear_name);
+  if (conv1 == NULL || linear == NULL || conv1->ndim != 4 || linear->ndim != 2
+      || linear->shape[0] != 1 || conv1->shape[0] == 0)
+    return 0;
+  per_pixel = 4 * conv1->shape[0];
+  if (linear->shape[1] % per_pixel != 0)
+    return 0;
+  /* Integer square root of the feature map's area; rounding errors are checked away. */
+  side = (gsize) sqrt ((double) (linear->shape[1] / per_pixel));
+  while (side * side > linear->shape[1] / per_pixel)
+    side--;
+  while ((side + 1) * (side + 1) <= linear->shape[1] / per_pixel)
+    side++;
+  if (side == 0 || side * side != linear->shape[1] / per_pixel || side > 4096)
+    return 0;
+  return (guint) (16 * side);
 }

@@ -87,6 +87,9 @@ gboolean picard_checkpoint_validate_generator (const PicardCheckpoint *checkpoin
 typedef enum {
   PICARD_CRITIC_LOCAL,  /* 128x128 crops: Linear(4d*8*8 -> 1) */
   PICARD_CRITIC_GLOBAL, /* 256x256 patches: Linear(4d*16*16 -> 1) */
+  /* Square inputs of any multiple of 16 (s x s after four stride-2 convolutions):
+   * models trained with another hole size, such as the demo's 32x32 local critic. */
+  PICARD_CRITIC_ANY_SIZE,
 } PicardCriticKind;
 
 /* Checks the critic whose tensors are named @prefix + "dis_conv_module..." (prefix "localD."
@@ -94,6 +97,9 @@ typedef enum {
 gboolean picard_checkpoint_validate_critic (const PicardCheckpoint *checkpoint, const char *prefix,
                                             PicardCriticKind kind, guint *input_dim, guint *ndf,
                                             GError **error);
+/* The side in pixels of the square input a validated critic was built for (16 x the side of
+ * its last feature map, from the linear layer), or 0 when it does not fit one. */
+guint picard_checkpoint_critic_input_size (const PicardCheckpoint *checkpoint, const char *prefix);
 
 float picard_half_to_float (guint16 bits);
 float picard_bfloat16_to_float (guint16 bits);

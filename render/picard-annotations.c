@@ -294,7 +294,7 @@ picard_nice_ticks (double lo, double hi, guint max_ticks, double *ticks)
   step = nice_floor (raw);
   /* The smallest round step that keeps the count within max_ticks. */
   while (floor (hi / step + 1e-9) - ceil (lo / step - 1e-9) + 1.0 > max_ticks)
-    step = nice_floor (step * 2.01);
+    step = nice_floor (step * 2.6); /* the next of 1, 2, 5 (x 2.01 stays on a 2) */
   first = ceil (lo / step - 1e-9);
   for (double k = first; k * step <= hi + step * 1e-9 && n < max_ticks; k++)
     {

@@ -42,7 +42,7 @@ picard_test_ui_screenshot (GtkWidget *widget, const char *name)
   g_autofree char *file = NULL;
   GskRenderer *renderer;
   GdkTexture *texture;
-  int width, height;
+  int width = 0, height = 0;
 
   g_assert_true (picard_test_ui_wait ((gboolean (*) (gpointer)) gtk_widget_get_mapped, widget, 5000));
   renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));

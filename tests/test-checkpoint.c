@@ -925,6 +925,31 @@ remove_tree (const char *path)
   g_remove (path);
 }
 
+/* The demo model's local critic was trained on 32x32 holes: its size comes from its linear
+ * layer, and only the fixed-size kinds refuse it. */
+static void
+test_critic_any_size (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "train", "demo-model",
+                                            "dis_00002250.pt", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PicardCheckpoint) checkpoint = picard_checkpoint_load (path, &error);
+  guint input_dim = 0, ndf = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (picard_checkpoint_critic_input_size (checkpoint, "localD."), ==, 32);
+  g_assert_cmpuint (picard_checkpoint_critic_input_size (checkpoint, "globalD."), ==, 64);
+  g_assert_true (picard_checkpoint_validate_critic (checkpoint, "localD.", PICARD_CRITIC_ANY_SIZE,
+                                                    &input_dim, &ndf, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (input_dim, ==, 1);
+  g_assert_cmpuint (ndf, ==, 8);
+  g_assert_false (picard_checkpoint_validate_critic (checkpoint, "localD.", PICARD_CRITIC_LOCAL,
+                                                     NULL, NULL, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_CORRUPT);
+  g_assert_cmpuint (picard_checkpoint_critic_input_size (checkpoint, "nothing."), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -959,6 +984,7 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/generator-errors", test_generator_errors);
   g_test_add_func ("/checkpoint/critic", test_critic);
   g_test_add_func ("/checkpoint/locate", test_locate);
+  g_test_add_func ("/checkpoint/critic-any-size", test_critic_any_size);
   g_test_add_func ("/checkpoint/code-refused", test_code_refused);
   g_test_add_func ("/checkpoint/unsupported", test_unsupported);
   g_test_add_func ("/checkpoint/truncated", test_truncated);

@@ -16,6 +16,10 @@ struct _PicardSliceView {
   GArray *boxes;        /* PicardBox, labels owned */
   gboolean show_colorbar;
   char *colorbar_label;
+  gboolean has_patch;
+  PicardPatchOutline patch;
+  gboolean has_lattice;
+  PicardLattice lattice;
 
   gboolean fit;
   double zoom;
@@ -45,6 +49,7 @@ enum {
   SIGNAL_SCROLL_SLICES,
   SIGNAL_WINDOW_DRAG_BEGIN,
   SIGNAL_WINDOW_DRAG,
+  SIGNAL_ACTIVATE_POINT,
   N_SIGNALS
 };
 
@@ -162,6 +167,8 @@ picard_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   figure.n_boxes = self->boxes->len;
   figure.show_colorbar = self->show_colorbar;
   figure.colorbar_label = self->colorbar_label;
+  figure.patch = self->has_patch ? &self->patch : NULL;
+  figure.lattice = self->has_lattice ? &self->lattice : NULL;
   figure.fast = self->dragging;
   picard_slice_view_get_transform (self, &matrix);
   if (!picard_figure_draw (&figure, cr, &matrix, width, height, &error))
@@ -400,9 +407,89 @@ pan_update (GtkGestureDrag *gesture, double dx, double dy, PicardSliceView *self
 }
 
 static void
+emit_activate (PicardSliceView *self, double x, double y)
+{
+  double sx, sy;
+
+  picard_slice_view_widget_to_slice (self, x, y, &sx, &sy);
+  if (self->rendered != NULL && sx >= 0.0 && sy >= 0.0 && sx < self->rendered->columns
+      && sy < self->rendered->rows)
+    g_signal_emit (self, signals[SIGNAL_ACTIVATE_POINT], 0, sx, sy);
+}
+
+static void
 drag_end (GtkGestureDrag *gesture, double dx, double dy, PicardSliceView *self)
 {
+  double x, y;
+
   self->dragging = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  /* A press that barely moved is a click: it picks the patch under it. */
+  if (gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (gesture)) == GDK_BUTTON_PRIMARY
+      && fabs (dx) < 4.0 && fabs (dy) < 4.0
+      && gtk_gesture_drag_get_start_point (gesture, &x, &y))
+    emit_activate (self, x + dx, y + dy);
+}
+
+void
+picard_slice_view_activate_cursor (PicardSliceView *self)
+{
+  g_return_if_fail (PICARD_IS_SLICE_VIEW (self));
+
+  /* The keyboard's cursor is the pointer when it is over the view, else the view's centre. */
+  if (self->pointer_inside)
+    emit_activate (self, self->pointer_x, self->pointer_y);
+  else
+    emit_activate (self, gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
+                   gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
+}
+
+static gboolean
+activate_shortcut (GtkWidget *widget, GVariant *args, gpointer user_data)
+{
+  picard_slice_view_activate_cursor (PICARD_SLICE_VIEW (widget));
+  return TRUE;
+}
+
+void
+picard_slice_view_set_patch (PicardSliceView *self, const PicardPatchOutline *patch)
+{
+  g_return_if_fail (PICARD_IS_SLICE_VIEW (self));
+
+  self->has_patch = patch != NULL;
+  if (patch != NULL)
+    self->patch = *patch;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+picard_slice_view_get_patch (PicardSliceView *self, PicardPatchOutline *patch)
+{
+  g_return_val_if_fail (PICARD_IS_SLICE_VIEW (self), FALSE);
+
+  if (self->has_patch && patch != NULL)
+    *patch = self->patch;
+  return self->has_patch;
+}
+
+gboolean
+picard_slice_view_get_lattice (PicardSliceView *self, PicardLattice *lattice)
+{
+  g_return_val_if_fail (PICARD_IS_SLICE_VIEW (self), FALSE);
+
+  if (self->has_lattice && lattice != NULL)
+    *lattice = self->lattice;
+  return self->has_lattice;
+}
+
+void
+picard_slice_view_set_lattice (PicardSliceView *self, const PicardLattice *lattice)
+{
+  g_return_if_fail (PICARD_IS_SLICE_VIEW (self));
+
+  self->has_lattice = lattice != NULL;
+  if (lattice != NULL)
+    self->lattice = *lattice;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -496,6 +583,12 @@ picard_slice_view_class_init (PicardSliceViewClass *klass)
   signals[SIGNAL_WINDOW_DRAG] = g_signal_new ("window-drag", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                               G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+  /* (slice x, slice y): a click or Enter picked this displayed slice point. */
+  signals[SIGNAL_ACTIVATE_POINT] = g_signal_new ("activate-point", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Return, 0, activate_shortcut, NULL);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_KP_Enter, 0, activate_shortcut, NULL);
   gtk_widget_class_set_css_name (widget_class, "slice-view");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }

@@ -44,6 +44,15 @@ void picard_slice_view_center_on (PicardSliceView *self, double x, double y);
 void picard_slice_view_get_transform (PicardSliceView *self, cairo_matrix_t *slice_to_widget);
 void picard_slice_view_widget_to_slice (PicardSliceView *self, double x, double y,
                                         double *slice_x, double *slice_y);
+/* The selected patch's outline (displayed orientation), NULL: none. */
+void picard_slice_view_set_patch (PicardSliceView *self, const PicardPatchOutline *patch);
+gboolean picard_slice_view_get_patch (PicardSliceView *self, PicardPatchOutline *patch);
+/* The scan lattice's hole centres to mark (displayed orientation), NULL: none. */
+void picard_slice_view_set_lattice (PicardSliceView *self, const PicardLattice *lattice);
+gboolean picard_slice_view_get_lattice (PicardSliceView *self, PicardLattice *lattice);
+/* What Enter does: emits ::activate-point at the pointer, or the view's centre. */
+void picard_slice_view_activate_cursor (PicardSliceView *self);
+
 /* What the pointer does at widget point (@x, @y): emits ::hover. */
 void picard_slice_view_hover (PicardSliceView *self, double x, double y);
 

@@ -59,6 +59,7 @@ struct _PicardWindow {
   GtkLabel *readout_label;
   GtkMenuButton *zoom_button;
   GMenu *recent_submenu;
+  PicardScanPanel *scan_panel;
 
   GSettings *settings;
   GtkRecentManager *recent;
@@ -159,6 +160,15 @@ show_error (PicardWindow *self, const char *what, const GError *error, const cha
   show_message (self, TRUE, text);
 }
 
+void
+picard_window_show_message (PicardWindow *self, gboolean error, const char *text)
+{
+  g_return_if_fail (PICARD_IS_WINDOW (self));
+  g_return_if_fail (text != NULL);
+
+  show_message (self, error, text);
+}
+
 const char *
 picard_window_get_message (PicardWindow *self)
 {
@@ -206,6 +216,13 @@ current_overlay (PicardWindow *self, PicardOverlayStyle *style)
   if (!picard_colormap_from_name (name, &style->colormap))
     style->colormap = PICARD_COLORMAP_JET;
   style->opacity = g_settings_get_double (self->settings, "overlay-opacity");
+  style->lower_threshold = g_settings_get_double (self->settings, "overlay-lower-threshold");
+  style->upper_threshold = g_settings_get_double (self->settings, "overlay-upper-threshold");
+  /* 0 means no threshold: scores are distances, so 0 is never a useful cut. */
+  if (style->lower_threshold <= 0.0)
+    style->lower_threshold = -INFINITY;
+  if (style->upper_threshold <= 0.0)
+    style->upper_threshold = INFINITY;
 }
 
 /* Everything a rendered slice depends on. */
@@ -217,12 +234,14 @@ render_key (PicardWindow *self, guint slice, const PicardWindowLevel *wl, gboole
 
   current_overlay (self, &style);
   if (auto_window)
-    return g_strdup_printf ("%u/%d/auto%u/%d/%u/%d/%.3f", slice, display_space (self),
+    return g_strdup_printf ("%u/%d/auto%u/%d/%u/%d/%.3f/%g/%g", slice, display_space (self),
                             self->auto_serial, wl->invert, heat != NULL ? heat->serial : 0,
-                            style.colormap, style.opacity);
-  return g_strdup_printf ("%u/%d/%.17g/%.17g/%d/%u/%d/%.3f", slice, display_space (self),
+                            style.colormap, style.opacity, style.lower_threshold,
+                            style.upper_threshold);
+  return g_strdup_printf ("%u/%d/%.17g/%.17g/%d/%u/%d/%.3f/%g/%g", slice, display_space (self),
                           wl->center, wl->width, wl->invert, heat != NULL ? heat->serial : 0,
-                          style.colormap, style.opacity);
+                          style.colormap, style.opacity, style.lower_threshold,
+                          style.upper_threshold);
 }
 
 static void
@@ -324,7 +343,8 @@ static void
 render_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   RenderJob *job = user_data;
-  PicardWindow *self = job->window;
+  /* The job may hold the window's last reference: keep it alive until the end. */
+  g_autoptr(PicardWindow) self = g_object_ref (job->window);
   g_autoptr(GError) error = NULL;
   g_autoptr(PicardRenderedSlice) rendered = picard_rendered_slice_new_finish (result, &error);
 
@@ -2171,6 +2191,7 @@ picard_window_class_init (PicardWindowClass *klass)
 
   picard_ui_ensure_resources ();
   g_type_ensure (PICARD_TYPE_SLICE_VIEW);
+  g_type_ensure (PICARD_TYPE_SCAN_PANEL);
   object_class->set_property = picard_window_set_property;
   object_class->get_property = picard_window_get_property;
   object_class->dispose = picard_window_dispose;
@@ -2231,6 +2252,7 @@ picard_window_class_init (PicardWindowClass *klass)
   CHILD (readout_label);
   CHILD (zoom_button);
   CHILD (recent_submenu);
+  CHILD (scan_panel);
 #undef CHILD
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
@@ -2347,6 +2369,10 @@ picard_window_init (PicardWindow *self)
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->settings, "changed::overlay-opacity",
                             G_CALLBACK (overlay_settings_changed), self);
+  g_signal_connect_swapped (self->settings, "changed::overlay-lower-threshold",
+                            G_CALLBACK (overlay_settings_changed), self);
+  g_signal_connect_swapped (self->settings, "changed::overlay-upper-threshold",
+                            G_CALLBACK (overlay_settings_changed), self);
   g_signal_connect_swapped (self->settings, "changed::overlay-colormap",
                             G_CALLBACK (colormap_setting_changed), self);
   colormap_setting_changed (self);
@@ -2393,7 +2419,23 @@ picard_window_init (PicardWindow *self)
                                                               gtk_named_action_new (keys[i].action)));
     gtk_widget_add_controller (GTK_WIDGET (self->slice_view), shortcuts);
   }
+  picard_scan_panel_set_window (self->scan_panel, self);
   gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->slice_view));
+}
+
+PicardScanPanel *
+picard_window_get_scan_panel (PicardWindow *self)
+{
+  g_return_val_if_fail (PICARD_IS_WINDOW (self), NULL);
+  return self->scan_panel;
+}
+
+void
+picard_window_set_completer (PicardWindow *self, PicardCompleter *completer,
+                             const char *model_name)
+{
+  g_return_if_fail (PICARD_IS_WINDOW (self));
+  picard_scan_panel_set_completer (self->scan_panel, completer, model_name);
 }
 
 PicardWindow *

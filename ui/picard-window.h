@@ -7,6 +7,7 @@
 #include "picard-dataset-index.h"
 #include "picard-export.h"
 #include "picard-orientation.h"
+#include "picard-scan-panel.h"
 #include "picard-slice-view.h"
 #include "picard-volume.h"
 #include "picard-window-level.h"
@@ -50,6 +51,8 @@ void picard_window_get_window_level (PicardWindow *self, PicardWindowLevel *wl);
 void picard_window_set_window_level (PicardWindow *self, double center, double width);
 /* The pixel readout's text ("" when the pointer is off the slice). */
 const char *picard_window_get_readout (PicardWindow *self);
+/* Shows a message above the slice (@error: as a warning). */
+void picard_window_show_message (PicardWindow *self, gboolean error, const char *text);
 /* The message shown above the slice, or NULL when none is. */
 const char *picard_window_get_message (PicardWindow *self);
 /* Lesions of the open volume (PicardLesion, dataset orientation), or NULL. */
@@ -62,6 +65,11 @@ void picard_window_set_heatmap (PicardWindow *self, guint slice, PicardSpace spa
 void picard_window_clear_heatmaps (PicardWindow *self);
 /* The metric's name and units, under the colour bar. */
 void picard_window_set_heatmap_label (PicardWindow *self, const char *label);
+
+/* The heatmap's scan panel, and the model it scans with (NULL: none). */
+PicardScanPanel *picard_window_get_scan_panel (PicardWindow *self);
+void picard_window_set_completer (PicardWindow *self, PicardCompleter *completer,
+                                  const char *model_name);
 
 /* Exports the current view on a worker thread, atomically: @native draws the whole slice
  * at one image pixel per slice pixel with the colour bar and caption beside it; otherwise

@@ -1,0 +1,125 @@
+#include "picard-model-loader.h"
+
+#include "picard-error.h"
+#include "picard-network.h"
+
+typedef struct {
+  PicardModelRequest request;
+  char *name;
+} LoadJob;
+
+typedef struct {
+  PicardNetwork *net;
+  PicardVkDevice *device;
+} Holder;
+
+void
+picard_model_request_clear (PicardModelRequest *request)
+{
+  g_clear_pointer (&request->path, g_free);
+  g_clear_pointer (&request->dropout_preset, g_free);
+}
+
+const char *
+picard_model_get_demo_path (void)
+{
+#ifdef PICARD_DEMO_MODEL
+  if (g_file_test (PICARD_DEMO_MODEL, G_FILE_TEST_IS_DIR))
+    return PICARD_DEMO_MODEL;
+#endif
+  return NULL;
+}
+
+static void
+load_job_free (gpointer data)
+{
+  LoadJob *job = data;
+
+  picard_model_request_clear (&job->request);
+  g_free (job->name);
+  g_free (job);
+}
+
+static void
+holder_free (gpointer data)
+{
+  Holder *holder = data;
+
+  /* The network's weights live on the device: free it first. */
+  picard_network_free (holder->net);
+  picard_vk_device_free (holder->device);
+  g_free (holder);
+}
+
+static void
+load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  LoadJob *job = task_data;
+  const char *path = job->request.path != NULL ? job->request.path : picard_model_get_demo_path ();
+  const char *const *layers = NULL;
+  g_autoptr(PicardVkDevice) device = NULL;
+  g_autoptr(PicardNetwork) net = NULL;
+  g_autofree char *base = NULL;
+  PicardCompleter *completer;
+  GError *error = NULL;
+  Holder *holder;
+
+  if (path == NULL)
+    {
+      g_task_return_new_error (task, PICARD_ERROR, PICARD_ERROR_NOT_FOUND,
+                               "This build has no demo model: choose a checkpoint folder");
+      return;
+    }
+  if (g_strcmp0 (job->request.dropout_preset, "released") == 0)
+    layers = picard_network_dropout_released ();
+  else if (g_strcmp0 (job->request.dropout_preset, "paper") == 0)
+    layers = picard_network_dropout_paper ();
+  device = picard_vk_device_new (&error);
+  if (device == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  net = picard_network_new (device, path, -1, &error);
+  if (net == NULL
+      || !picard_network_set_dropout (net, layers, layers != NULL ? job->request.dropout_p : 0.0f,
+                                      &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  base = g_path_get_basename (picard_network_get_generator_path (net));
+  job->name = g_strdup_printf ("%s%s", base, job->request.path == NULL ? " (demo)" : "");
+  completer = picard_network_completer_new (net, MAX (job->request.n_samples, 1u));
+  holder = g_new0 (Holder, 1);
+  holder->net = g_steal_pointer (&net);
+  holder->device = g_steal_pointer (&device);
+  g_object_set_data_full (G_OBJECT (completer), "picard-model-holder", holder, holder_free);
+  g_task_return_pointer (task, completer, g_object_unref);
+}
+
+void
+picard_model_load_async (const PicardModelRequest *request, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  LoadJob *job = g_new0 (LoadJob, 1);
+
+  job->request.path = g_strdup (request->path);
+  job->request.dropout_preset = g_strdup (request->dropout_preset);
+  job->request.dropout_p = request->dropout_p;
+  job->request.n_samples = request->n_samples;
+  g_task_set_source_tag (task, picard_model_load_async);
+  g_task_set_task_data (task, job, load_job_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+PicardCompleter *
+picard_model_load_finish (GAsyncResult *result, char **name, GError **error)
+{
+  PicardCompleter *completer = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (completer != NULL && name != NULL)
+    *name = g_strdup (((LoadJob *) g_task_get_task_data (G_TASK (result)))->name);
+  return completer;
+}

@@ -1,0 +1,30 @@
+/* picard-model-loader.h: the viewer's one way to a model: a PICARD checkpoint (a gen_*.pt /
+ * .safetensors file or a trainer's folder, the latest gen/dis pair) or the bundled demo model,
+ * loaded onto the Vulkan device off the main loop and handed over as a PicardCompleter. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "picard-completer.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *path;            /* NULL: the bundled demo model */
+  char *dropout_preset;  /* "none", "released" (the released code's layers), "paper" */
+  double dropout_p;
+  guint n_samples;       /* M, for the completer's batch size */
+} PicardModelRequest;
+
+void picard_model_request_clear (PicardModelRequest *request);
+
+/* The bundled demo model's folder, or NULL when this build has none. */
+const char *picard_model_get_demo_path (void);
+
+/* Loads on a worker thread; the completer owns the network and the device. */
+void picard_model_load_async (const PicardModelRequest *request, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+/* The completer, and a name for it ("gen_00002000 (demo)") in @name (g_free). */
+PicardCompleter *picard_model_load_finish (GAsyncResult *result, char **name, GError **error);
+
+G_END_DECLS
