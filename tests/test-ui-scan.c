@@ -11,6 +11,7 @@
 
 #include "picard-error.h"
 #include "picard-heatmap.h"
+#include "picard-model-loader.h"
 #include "picard-phantom.h"
 #include "picard-test-completer.h"
 #include "picard-test-ui.h"
@@ -704,6 +705,29 @@ test_network_scan (void)
   picard_test_ui_remove_tree (dir);
 }
 
+/* The bundled demo model was trained on 64 x 64 patches with 32 x 32 holes: loading it sets
+ * those sizes (from its critics) and the paper's stride of patch / 8. */
+static void
+test_demo_model_geometry (void)
+{
+  g_autoptr(PicardVolume) volume = phantom_volume ();
+  g_autoptr(GSettings) settings = g_settings_new ("org.picard.Viewer");
+  PicardWindow *window;
+
+  g_assert_nonnull (picard_model_get_demo_path ());
+  g_settings_set_uint (settings, "scan-patch-size", 256);
+  g_settings_set_uint (settings, "scan-hole-size", 128);
+  window = window_with_phantom (volume);
+  picard_scan_panel_load_model (picard_window_get_scan_panel (window), NULL);
+  g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+  g_assert_null (picard_window_get_message (window));
+  g_assert_cmpuint (g_settings_get_uint (settings, "scan-patch-size"), ==, 64);
+  g_assert_cmpuint (g_settings_get_uint (settings, "scan-hole-size"), ==, 32);
+  g_assert_cmpuint (g_settings_get_uint (settings, "scan-stride"), ==, 8);
+  gtk_window_destroy (GTK_WINDOW (window));
+  picard_test_ui_iterate (50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -723,7 +747,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/scan/out-of-memory", test_out_of_memory);
   g_test_add_func ("/ui/scan/volume", test_volume_scan);
   /* Run as its own meson test (ui-scan-network): the network is slow under the sanitizers. */
-  g_test_add_func ("/ui/scan/network", test_network_scan);
+  g_test_add_func ("/ui/scan/network/random-checkpoint", test_network_scan);
+  g_test_add_func ("/ui/scan/network/demo-geometry", test_demo_model_geometry);
   status = g_test_run ();
   g_object_unref (app);
   picard_test_ui_remove_tree (data_home);

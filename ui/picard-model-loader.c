@@ -1,11 +1,15 @@
 #include "picard-model-loader.h"
 
+#include "picard-checkpoint.h"
+
 #include "picard-error.h"
 #include "picard-network.h"
 
 typedef struct {
   PicardModelRequest request;
   char *name;
+  guint trained_patch;
+  guint trained_hole;
 } LoadJob;
 
 typedef struct {
@@ -88,6 +92,17 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
       g_task_return_error (task, error);
       return;
     }
+  if (picard_network_get_critic_path (net) != NULL)
+    {
+      g_autoptr(PicardCheckpoint) critics =
+        picard_checkpoint_load (picard_network_get_critic_path (net), NULL);
+
+      if (critics != NULL)
+        {
+          job->trained_patch = picard_checkpoint_critic_input_size (critics, "globalD.");
+          job->trained_hole = picard_checkpoint_critic_input_size (critics, "localD.");
+        }
+    }
   base = g_path_get_basename (picard_network_get_generator_path (net));
   job->name = g_strdup_printf ("%s%s", base, job->request.path == NULL ? " (demo)" : "");
   completer = picard_network_completer_new (net, MAX (job->request.n_samples, 1u));
@@ -122,4 +137,17 @@ picard_model_load_finish (GAsyncResult *result, char **name, GError **error)
   if (completer != NULL && name != NULL)
     *name = g_strdup (((LoadJob *) g_task_get_task_data (G_TASK (result)))->name);
   return completer;
+}
+
+void
+picard_model_load_get_trained_geometry (GAsyncResult *result, guint *patch_size,
+                                        guint *hole_size)
+{
+  LoadJob *job;
+
+  g_return_if_fail (G_IS_TASK (result));
+
+  job = g_task_get_task_data (G_TASK (result));
+  *patch_size = job->trained_patch;
+  *hole_size = job->trained_hole;
 }

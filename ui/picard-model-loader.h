@@ -26,5 +26,9 @@ void picard_model_load_async (const PicardModelRequest *request, GCancellable *c
                               GAsyncReadyCallback callback, gpointer user_data);
 /* The completer, and a name for it ("gen_00002000 (demo)") in @name (g_free). */
 PicardCompleter *picard_model_load_finish (GAsyncResult *result, char **name, GError **error);
+/* The patch and hole sizes the loaded model's critics were trained on (global critic: the
+ * patch, local critic: the hole), or 0 and 0 when it has no critics. */
+void picard_model_load_get_trained_geometry (GAsyncResult *result, guint *patch_size,
+                                             guint *hole_size);
 
 G_END_DECLS

@@ -191,6 +191,7 @@ struct _PicardScanPanel {
   char *model_name;
   GCancellable *load_cancellable;
   gboolean loading;
+  gboolean loading_demo; /* the model being loaded is the bundled demo */
 
   /* Scan state (main thread). */
   PicardVolume *volume;          /* the results' volume */
@@ -1675,7 +1676,20 @@ model_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       self->loading = FALSE;
       if (completer != NULL)
-        picard_scan_panel_set_completer (self, completer, name);
+        {
+          guint patch, hole;
+
+          /* The demo model only works at the size it was trained for (64/32): adopt it,
+           * with the paper's stride of patch/8. A user's checkpoint keeps the settings. */
+          picard_model_load_get_trained_geometry (result, &patch, &hole);
+          if (self->loading_demo && patch > hole && hole > 0)
+            {
+              g_settings_set_uint (self->settings, "scan-patch-size", patch);
+              g_settings_set_uint (self->settings, "scan-hole-size", hole);
+              g_settings_set_uint (self->settings, "scan-stride", MAX (patch / 8, 1u));
+            }
+          picard_scan_panel_set_completer (self, completer, name);
+        }
       else
         {
           g_autofree char *text = g_strdup_printf ("Cannot load the model: %s Choose a folder "
@@ -1708,6 +1722,7 @@ picard_scan_panel_load_model (PicardScanPanel *self, const char *path)
   request.n_samples = g_settings_get_uint (self->settings, "scan-samples");
   g_settings_set_string (self->settings, "last-checkpoint", path != NULL ? path : "");
   self->loading = TRUE;
+  self->loading_demo = path == NULL;
   gtk_label_set_text (self->model_label, "Loading the model…");
   picard_model_load_async (&request, self->load_cancellable, model_loaded, g_object_ref (self));
   picard_model_request_clear (&request);
