@@ -706,7 +706,7 @@ test_network_scan (void)
 }
 
 /* The bundled demo model was trained on 64 x 64 patches with 32 x 32 holes: loading it sets
- * those sizes (from its critics) and the paper's stride of patch / 8. */
+ * those sizes (from its critics) and the demo's stride of patch / 4. */
 static void
 test_demo_model_geometry (void)
 {
@@ -723,7 +723,7 @@ test_demo_model_geometry (void)
   g_assert_null (picard_window_get_message (window));
   g_assert_cmpuint (g_settings_get_uint (settings, "scan-patch-size"), ==, 64);
   g_assert_cmpuint (g_settings_get_uint (settings, "scan-hole-size"), ==, 32);
-  g_assert_cmpuint (g_settings_get_uint (settings, "scan-stride"), ==, 8);
+  g_assert_cmpuint (g_settings_get_uint (settings, "scan-stride"), ==, 16);
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);
 }
