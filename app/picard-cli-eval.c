@@ -9,22 +9,6 @@
 #include "picard-heatmap-eval.h"
 #include "picard-plot.h"
 
-static int
-fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  return picard_cli_fail ("eval", g_error_new_literal (PICARD_ERROR,
-                                                       PICARD_ERROR_INVALID_ARGUMENT, message));
-}
-
 static gboolean
 write_text (const char *path, const char *text, GError **error)
 {
@@ -115,14 +99,15 @@ picard_cli_eval (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("eval", error);
   if (argc < 2)
-    return fail ("give the folder that picard-cli heatmap wrote (OUTDIR)");
+    return picard_cli_fail_usage ("eval", "give the folder that picard-cli heatmap wrote (OUTDIR)");
   if (boxes_path == NULL)
-    return fail ("give the lesion boxes table with --boxes CSV");
+    return picard_cli_fail_usage ("eval", "give the lesion boxes table with --boxes CSV");
   if (bootstrap < 1)
-    return fail ("--bootstrap must be at least 1, not %d", bootstrap);
+    return picard_cli_fail_usage ("eval", "--bootstrap must be at least 1, not %d", bootstrap);
   for (int a = 1; a < argc; a++)
     if (!g_file_test (argv[a], G_FILE_TEST_IS_DIR))
-      return fail ("%s is not a folder: give the OUTDIR of picard-cli heatmap", argv[a]);
+      return picard_cli_fail_usage ("eval",
+          "%s is not a folder: give the OUTDIR of picard-cli heatmap", argv[a]);
 
   boxes = picard_boxes_load (boxes_path, &error);
   if (boxes == NULL)

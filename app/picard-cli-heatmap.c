@@ -14,23 +14,6 @@
 #include "picard-network.h"
 #include "picard-scan-cache.h"
 
-static int
-fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  return picard_cli_fail ("heatmap", g_error_new_literal (PICARD_ERROR,
-                                                          PICARD_ERROR_INVALID_ARGUMENT,
-                                                          message));
-}
-
 /* The network and its device outlive the completer that points into them. */
 typedef struct {
   PicardVkDevice *device;
@@ -317,16 +300,19 @@ picard_cli_heatmap (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("heatmap", error);
   if (argc < 2)
-    return fail ("give at least one VOLUME (a DICOM file or a PNG folder)");
+    return picard_cli_fail_usage ("heatmap",
+                                  "give at least one VOLUME (a DICOM file or a PNG folder)");
   if (checkpoint == NULL)
-    return fail ("give the network's checkpoint folder with --checkpoint DIR");
+    return picard_cli_fail_usage ("heatmap",
+                                  "give the network's checkpoint folder with --checkpoint DIR");
   if (output == NULL)
-    return fail ("give the output folder with -o OUTDIR");
+    return picard_cli_fail_usage ("heatmap", "give the output folder with -o OUTDIR");
   n_selectors = (slice >= 0) + (slices_option != NULL) + (lesion_slices != NULL);
   if (n_selectors > 1)
-    return fail ("give only one of --slice, --slices and --lesion-slices");
+    return picard_cli_fail_usage ("heatmap",
+                                  "give only one of --slice, --slices and --lesion-slices");
   if (slice < -1)
-    return fail ("--slice must not be negative (%d)", slice);
+    return picard_cli_fail_usage ("heatmap", "--slice must not be negative (%d)", slice);
   if (slices_option != NULL && !picard_heatmap_job_parse_range (slices_option, &first, &last,
                                                                 &error))
     return picard_cli_fail ("heatmap", error);
@@ -340,16 +326,19 @@ picard_cli_heatmap (int argc, char **argv)
     {
       guint64 seed;
       if (!g_ascii_string_to_unsigned (seed_option, 10, 0, G_MAXUINT64, &seed, NULL))
-        return fail ("bad --seed '%s': give a non-negative integer", seed_option);
+        return picard_cli_fail_usage ("heatmap",
+                                      "bad --seed '%s': give a non-negative integer", seed_option);
       options.scan.seed = seed;
     }
   if (metric_option != NULL && !picard_scan_metric_from_string (metric_option, &options.metric))
-    return fail ("unknown --metric '%s'; use mcd, meancd or medcd, optionally with -feature "
+    return picard_cli_fail_usage ("heatmap",
+        "unknown --metric '%s'; use mcd, meancd or medcd, optionally with -feature "
                  "(mcd-feature)", metric_option);
   if (mode_option != NULL && !picard_heatmap_mode_from_string (mode_option, &options.mode))
-    return fail ("unknown --mode '%s'; use registered or reference", mode_option);
+    return picard_cli_fail_usage ("heatmap",
+                                  "unknown --mode '%s'; use registered or reference", mode_option);
   if (!(dropout_p >= 0.0 && dropout_p < 1.0))
-    return fail ("--dropout-p must be in [0, 1), not %g", dropout_p);
+    return picard_cli_fail_usage ("heatmap", "--dropout-p must be in [0, 1), not %g", dropout_p);
   if (roi_option != NULL)
     {
       if (!picard_heatmap_job_parse_roi (roi_option, &options.scan.roi, &error))
@@ -358,7 +347,8 @@ picard_cli_heatmap (int argc, char **argv)
     }
   options.scan.skip_air = skip_air;
   if (view_option != NULL && !picard_view_from_string (view_option, &view))
-    return fail ("unknown view '%s'; use lcc, lmlo, rcc or rmlo", view_option);
+    return picard_cli_fail_usage ("heatmap",
+                                  "unknown view '%s'; use lcc, lmlo, rcc or rmlo", view_option);
   if (shard_option != NULL
       && !picard_heatmap_job_parse_shard (shard_option, &shard_index, &shard_count, &error))
     return picard_cli_fail ("heatmap", error);
@@ -384,7 +374,8 @@ picard_cli_heatmap (int argc, char **argv)
       if (boxes != NULL)
         {
           if (volume->view == PICARD_VIEW_UNKNOWN)
-            return fail ("%s: the view is unknown (header without laterality or view); give "
+            return picard_cli_fail_usage ("heatmap",
+                "%s: the view is unknown (header without laterality or view); give "
                          "it with --view to match the boxes", argv[a]);
           wanted = picard_heatmap_job_lesion_slices (boxes, info->patient_id,
                                                      info->study_instance_uid, volume->view,
@@ -405,7 +396,8 @@ picard_cli_heatmap (int argc, char **argv)
               to = last;
             }
           if (to >= info->frames)
-            return fail ("slice %u is outside 0..%u of %s", to, info->frames - 1, argv[a]);
+            return picard_cli_fail_usage ("heatmap",
+                "slice %u is outside 0..%u of %s", to, info->frames - 1, argv[a]);
           n_wanted = to - from + 1;
           wanted = g_new (guint, n_wanted);
           for (guint k = 0; k < n_wanted; k++)

@@ -11,23 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  return picard_cli_fail ("slice", g_error_new_literal (PICARD_ERROR,
-                                                        PICARD_ERROR_INVALID_ARGUMENT,
-                                                        message));
-}
-
 int
 picard_cli_slice (int argc, char **argv)
 {
@@ -75,17 +58,19 @@ picard_cli_slice (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("slice", error);
   if (argc != 2)
-    return fail (argc < 2 ? "give one FILE or DIR" : "give only one FILE or DIR");
+    return picard_cli_fail_usage ("slice",
+                                  argc < 2 ? "give one FILE or DIR" : "give only one FILE or DIR");
   if (index < 0)
-    return fail ("give the frame with --index N (0-based)");
+    return picard_cli_fail_usage ("slice", "give the frame with --index N (0-based)");
   if (output == NULL)
-    return fail ("give the PNG to write with -o FILE");
+    return picard_cli_fail_usage ("slice", "give the PNG to write with -o FILE");
   if (bits != 8 && bits != 16)
-    return fail ("--bits must be 8 or 16, not %d", bits);
+    return picard_cli_fail_usage ("slice", "--bits must be 8 or 16, not %d", bits);
   if (window_option != NULL && auto_window)
-    return fail ("give either --window or --auto-window, not both");
+    return picard_cli_fail_usage ("slice", "give either --window or --auto-window, not both");
   if (view_option != NULL && !picard_view_from_string (view_option, &view))
-    return fail ("unknown view '%s'; use lcc, lmlo, rcc or rmlo", view_option);
+    return picard_cli_fail_usage ("slice",
+                                  "unknown view '%s'; use lcc, lmlo, rcc or rmlo", view_option);
   if (window_option != NULL && !picard_window_level_parse (window_option, &wl, &error))
     return picard_cli_fail ("slice", error);
 
@@ -94,7 +79,8 @@ picard_cli_slice (int argc, char **argv)
     return picard_cli_fail ("slice", error);
   info = picard_volume_get_info (volume);
   if ((guint) index >= info->frames)
-    return fail ("--index %d is outside 0..%u (%s has %u frames)", index, info->frames - 1,
+    return picard_cli_fail_usage ("slice",
+        "--index %d is outside 0..%u (%s has %u frames)", index, info->frames - 1,
                  argv[1], info->frames);
   pixels = picard_volume_get_frame (volume, (guint) index, NULL, &error);
   if (pixels == NULL)

@@ -15,23 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  return picard_cli_fail ("slices", g_error_new_literal (PICARD_ERROR,
-                                                         PICARD_ERROR_INVALID_ARGUMENT,
-                                                         message));
-}
-
 /* One end of "A:B": empty means @fallback; otherwise a non-negative decimal integer. */
 static gboolean
 parse_frame_bound (const char *text, gsize length, gint64 fallback, gint64 *value)
@@ -142,15 +125,17 @@ picard_cli_slices (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("slices", error);
   if (argc != 2)
-    return fail (argc < 2 ? "give one FILE or DIR" : "give only one FILE or DIR");
+    return picard_cli_fail_usage ("slices",
+                                  argc < 2 ? "give one FILE or DIR" : "give only one FILE or DIR");
   if (output == NULL)
-    return fail ("give the folder to write with -o DIR");
+    return picard_cli_fail_usage ("slices", "give the folder to write with -o DIR");
   if (bits != 8 && bits != 16)
-    return fail ("--bits must be 8 or 16, not %d", bits);
+    return picard_cli_fail_usage ("slices", "--bits must be 8 or 16, not %d", bits);
   if (window_option != NULL && auto_window)
-    return fail ("give either --window or --auto-window, not both");
+    return picard_cli_fail_usage ("slices", "give either --window or --auto-window, not both");
   if (view_option != NULL && !picard_view_from_string (view_option, &view))
-    return fail ("unknown view '%s'; use lcc, lmlo, rcc or rmlo", view_option);
+    return picard_cli_fail_usage ("slices",
+                                  "unknown view '%s'; use lcc, lmlo, rcc or rmlo", view_option);
 
   if (window_option != NULL && !picard_window_level_parse (window_option, &fixed_wl, &error))
     return picard_cli_fail ("slices", error);
@@ -160,7 +145,7 @@ picard_cli_slices (int argc, char **argv)
     return picard_cli_fail ("slices", error);
   info = picard_volume_get_info (volume);
   if (info->frames == 0)
-    return fail ("%s has no frames", argv[1]);
+    return picard_cli_fail_usage ("slices", "%s has no frames", argv[1]);
   if (frames_option == NULL)
     {
       first = 0;

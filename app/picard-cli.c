@@ -1,6 +1,8 @@
 /* picard-cli: the headless entry point. */
 #include "picard-cli.h"
 
+#include "picard-error.h"
+
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,19 @@ picard_cli_fail (const char *command, GError *error)
   g_printerr ("picard-cli %s: %s\n", command, error->message);
   g_error_free (error);
   return 1;
+}
+
+int
+picard_cli_fail_usage (const char *command, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  return picard_cli_fail (command, g_error_new_literal (PICARD_ERROR,
+                                                        PICARD_ERROR_INVALID_ARGUMENT, message));
 }
 
 static void

@@ -10,6 +10,8 @@ typedef int (*PicardCliCommandFunc) (int argc, char **argv);
 
 /* Reports @error on stderr as "picard-cli COMMAND: message" and returns 1. */
 int picard_cli_fail (const char *command, GError *error);
+/* The same for a bad argument, with a printf-style message. */
+int picard_cli_fail_usage (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /* The automatic window of info and slice: these percentiles of the tissue (non-zero)
  * values of the slice. */
