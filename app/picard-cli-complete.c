@@ -83,7 +83,7 @@ int
 picard_cli_complete (int argc, char **argv)
 {
   g_autofree char *checkpoint = NULL, *volume = NULL, *at = NULL, *output = NULL;
-  g_autofree char *dropout_spec = NULL;
+  g_autofree char *dropout_spec = NULL, *backend = NULL;
   gint64 iteration = -1, seed = 1337;
   int slice_index = -1, m = 10, patch = 256, hole = 128;
   double dropout_p = 0.5;
@@ -101,17 +101,16 @@ picard_cli_complete (int argc, char **argv)
     { "patch-size", 0, 0, G_OPTION_ARG_INT, &patch, "Patch side (256)", "P" },
     { "hole-size", 0, 0, G_OPTION_ARG_INT, &hole, "Centred hole side (128)", "H" },
     { "dropout-layers", 0, 0, G_OPTION_ARG_STRING, &dropout_spec,
-      "released (default), paper, off, or comma-separated full layer names", "SET" },
+      "released (default), paper, none, or comma-separated full layer names", "SET" },
     { "dropout-p", 0, 0, G_OPTION_ARG_DOUBLE, &dropout_p, "Dropout probability (0.5)", "P" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Dropout seed (1337, as the scan)", "S" },
+    PICARD_CLI_BACKEND_ENTRY (backend),
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Image to write (.png, .svg, .pdf)",
       "FILE" },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- complete one patch M times");
-  g_autoptr(PicardVkDevice) device = NULL;
   g_autoptr(PicardNetwork) net = NULL;
-  g_auto(GStrv) layers = NULL;
   g_autofree float *slice = NULL, *x = NULL, *mask = NULL, *comp = NULL, *gt = NULL;
   g_autofree float *crops = NULL, *features = NULL;
   const float *gt_features = NULL;
@@ -176,8 +175,10 @@ picard_cli_complete (int argc, char **argv)
   x0 = CLAMP (cx - (int) p / 2, 0, (int) (columns - p));
   y0 = CLAMP (cy - (int) p / 2, 0, (int) (rows - p));
 
-  if ((device = picard_vk_device_new (&error)) == NULL
-      || (net = picard_network_new (device, checkpoint, iteration, &error)) == NULL)
+  net = picard_cli_open_network (backend, checkpoint, iteration,
+                                 dropout_spec != NULL ? dropout_spec : "released", dropout_p,
+                                 &error);
+  if (net == NULL)
     return picard_cli_fail ("complete", error);
   if (picard_network_get_input_dim (net) != 1)
     {
@@ -186,16 +187,7 @@ picard_cli_complete (int argc, char **argv)
                    picard_network_get_generator_path (net), picard_network_get_input_dim (net));
       return picard_cli_fail ("complete", error);
     }
-  if (dropout_spec == NULL || g_ascii_strcasecmp (dropout_spec, "released") == 0
-      || g_ascii_strcasecmp (dropout_spec, "default") == 0)
-    layers = g_strdupv ((char **) picard_network_dropout_released ());
-  else if (g_ascii_strcasecmp (dropout_spec, "paper") == 0)
-    layers = g_strdupv ((char **) picard_network_dropout_paper ());
-  else if (g_ascii_strcasecmp (dropout_spec, "off") != 0)
-    layers = g_strsplit (dropout_spec, ",", -1);
-  if (!picard_network_set_dropout (net, (const char *const *) layers, (float) dropout_p,
-                                   &error))
-    return picard_cli_fail ("complete", error);
+  picard_cli_say_network (net);
 
   /* The patch in [-1, 1], repeated for the M samples. */
   gt = g_new (float, plane);

@@ -14,9 +14,8 @@
 #include "picard-network.h"
 #include "picard-scan-cache.h"
 
-/* The network and its device outlive the completer that points into them. */
+/* The network outlives the completer that points into it. */
 typedef struct {
-  PicardVkDevice *device;
   PicardNetwork *network;
   PicardCompleter *completer;
 } Model;
@@ -26,44 +25,17 @@ model_clear (Model *model)
 {
   g_clear_object (&model->completer);
   g_clear_pointer (&model->network, picard_network_free);
-  g_clear_pointer (&model->device, picard_vk_device_free);
-}
-
-/* "released", "paper", "none" or a comma list of layer names. */
-static gboolean
-set_dropout (PicardNetwork *network, const char *layers, double p, GError **error)
-{
-  g_auto(GStrv) list = NULL;
-
-  if (g_ascii_strcasecmp (layers, "released") == 0)
-    return picard_network_set_dropout (network, picard_network_dropout_released (), (float) p,
-                                       error);
-  if (g_ascii_strcasecmp (layers, "paper") == 0)
-    return picard_network_set_dropout (network, picard_network_dropout_paper (), (float) p,
-                                       error);
-  if (g_ascii_strcasecmp (layers, "none") == 0)
-    return picard_network_set_dropout (network, NULL, (float) p, error);
-  list = g_strsplit (layers, ",", -1);
-  for (guint k = 0; list[k] != NULL; k++)
-    g_strstrip (list[k]);
-  if (!picard_network_set_dropout (network, (const char *const *) list, (float) p, error))
-    {
-      g_prefix_error (error, "--dropout-layers: ");
-      return FALSE;
-    }
-  return TRUE;
 }
 
 /* The completion network of @checkpoint: the one place this command makes a completer.
  * @input_dim is the volume's channel count, which the network must take. */
 static gboolean
-load_model (Model *model, const char *checkpoint, int iteration, const char *dropout_layers,
-            double dropout_p, guint n_samples, guint input_dim, GError **error)
+load_model (Model *model, const char *backend, const char *checkpoint, int iteration,
+            const char *dropout_layers, double dropout_p, guint n_samples, guint input_dim,
+            gboolean quiet, GError **error)
 {
-  model->device = picard_vk_device_new (error);
-  if (model->device == NULL)
-    return FALSE;
-  model->network = picard_network_new (model->device, checkpoint, iteration, error);
+  model->network = picard_cli_open_network (backend, checkpoint, iteration, dropout_layers,
+                                            dropout_p, error);
   if (model->network == NULL)
     return FALSE;
   if (picard_network_get_input_dim (model->network) != input_dim)
@@ -75,8 +47,8 @@ load_model (Model *model, const char *checkpoint, int iteration, const char *dro
                    picard_network_get_input_dim (model->network), input_dim, input_dim);
       return FALSE;
     }
-  if (!set_dropout (model->network, dropout_layers, dropout_p, error))
-    return FALSE;
+  if (!quiet)
+    picard_cli_say_network (model->network);
   model->completer = picard_network_completer_new (model->network, n_samples);
   return TRUE;
 }
@@ -210,7 +182,7 @@ parse_count (const char *name, int value, guint *out, GError **error)
 int
 picard_cli_heatmap (int argc, char **argv)
 {
-  g_autofree char *checkpoint = NULL;
+  g_autofree char *checkpoint = NULL, *backend = NULL;
   g_autofree char *output = NULL;
   g_autofree char *slices_option = NULL;
   g_autofree char *lesion_slices = NULL;
@@ -267,6 +239,7 @@ picard_cli_heatmap (int argc, char **argv)
     { "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir,
       "Scan cache folder (default: the user cache, as the viewer)", "DIR" },
     { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache, "Keep no scan cache (no resuming)", NULL },
+    PICARD_CLI_BACKEND_ENTRY (backend),
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing but errors", NULL },
     { NULL }
   };
@@ -438,8 +411,8 @@ picard_cli_heatmap (int argc, char **argv)
       return 0;
     }
 
-  if (!load_model (&model, checkpoint, iteration, options.dropout_layers, dropout_p,
-                   options.scan.n_samples, 1, &error))
+  if (!load_model (&model, backend, checkpoint, iteration, options.dropout_layers, dropout_p,
+                   options.scan.n_samples, 1, quiet, &error))
     return picard_cli_fail ("heatmap", error);
   /* The sidecars record what was loaded, not what was asked for. */
   options.checkpoint = picard_network_get_generator_path (model.network);

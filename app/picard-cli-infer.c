@@ -11,20 +11,6 @@
 #include "picard-network.h"
 #include "picard-npy.h"
 
-/* "off", "released" (or "default"), "paper", or a comma-separated list of full layer names;
- * the result is NULL for off. */
-static char **
-parse_dropout_layers (const char *spec)
-{
-  if (spec == NULL || g_ascii_strcasecmp (spec, "off") == 0 || spec[0] == '\0')
-    return NULL;
-  if (g_ascii_strcasecmp (spec, "released") == 0 || g_ascii_strcasecmp (spec, "default") == 0)
-    return g_strdupv ((char **) picard_network_dropout_released ());
-  if (g_ascii_strcasecmp (spec, "paper") == 0)
-    return g_strdupv ((char **) picard_network_dropout_paper ());
-  return g_strsplit (spec, ",", -1);
-}
-
 /* Shapes as N x C x H x W: 2-d H x W and 3-d C x H x W arrays are one sample. */
 static gboolean
 as_nchw (const PicardNpy *npy, const char *what, guint shape[4], GError **error)
@@ -76,7 +62,7 @@ int
 picard_cli_infer (int argc, char **argv)
 {
   g_autofree char *checkpoint = NULL, *input = NULL, *mask_path = NULL, *outdir = NULL;
-  g_autofree char *dropout_spec = NULL;
+  g_autofree char *dropout_spec = NULL, *backend = NULL;
   gint64 iteration = -1, seed = 0;
   double dropout_p = 0.5;
   GOptionEntry entries[] = {
@@ -89,18 +75,17 @@ picard_cli_infer (int argc, char **argv)
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
       "N x 1 x H x W or 1 x 1 x H x W mask, 1 in the hole (required)", "MASK.npy" },
     { "dropout-layers", 0, 0, G_OPTION_ARG_STRING, &dropout_spec,
-      "off (default), released, paper, or comma-separated full layer names", "SET" },
+      "none (default), released, paper, or comma-separated full layer names", "SET" },
     { "dropout-p", 0, 0, G_OPTION_ARG_DOUBLE, &dropout_p, "Dropout probability (0.5)", "P" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Dropout seed (0)", "S" },
+    PICARD_CLI_BACKEND_ENTRY (backend),
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, "Output folder (required)", "OUTDIR" },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run the completion network");
   g_autoptr(PicardNpy) x = NULL;
   g_autoptr(PicardNpy) mask = NULL;
-  g_autoptr(PicardVkDevice) device = NULL;
   g_autoptr(PicardNetwork) net = NULL;
-  g_auto(GStrv) layers = NULL;
   guint xs[4], ms[4], n, d, h, w, y0, x0, bh, bw;
   gsize sample, shape[4];
   g_autofree float *xs1 = NULL, *xs2 = NULL, *comp = NULL, *att = NULL, *offsets = NULL;
@@ -140,8 +125,10 @@ picard_cli_infer (int argc, char **argv)
       return picard_cli_fail ("infer", error);
     }
 
-  if ((device = picard_vk_device_new (&error)) == NULL
-      || (net = picard_network_new (device, checkpoint, iteration, &error)) == NULL)
+  net = picard_cli_open_network (backend, checkpoint, iteration,
+                                 dropout_spec != NULL ? dropout_spec : "none", dropout_p,
+                                 &error);
+  if (net == NULL)
     return picard_cli_fail ("infer", error);
   if (d != picard_network_get_input_dim (net))
     {
@@ -150,10 +137,7 @@ picard_cli_infer (int argc, char **argv)
                    picard_network_get_input_dim (net));
       return picard_cli_fail ("infer", error);
     }
-  layers = parse_dropout_layers (dropout_spec);
-  if (!picard_network_set_dropout (net, (const char *const *) layers, (float) dropout_p,
-                                   &error))
-    return picard_cli_fail ("infer", error);
+  picard_cli_say_network (net);
   if (g_mkdir_with_parents (outdir, 0755) != 0)
     {
       int saved = errno;

@@ -39,7 +39,8 @@ parse_frame_bound (const char *text, gsize length, gint64 fallback, gint64 *valu
   return TRUE;
 }
 
-/* "A:B" (frames A..B-1, as a Python slice; either end may be left out) or "A" (one frame). */
+/* "A:B" (frames A to B, both included, as `heatmap --slices` counts; either end may be left
+ * out) or "A" (one frame). @end is one past the last frame. */
 static gboolean
 parse_frames (const char *text, guint n_frames, guint *first, guint *end, GError **error)
 {
@@ -50,26 +51,26 @@ parse_frames (const char *text, guint n_frames, guint *first, guint *end, GError
   if (colon == NULL)
     {
       ok = parse_frame_bound (text, strlen (text), -1, &a) && a >= 0;
-      b = a + 1;
+      b = a;
     }
   else
     ok = parse_frame_bound (text, (gsize) (colon - text), 0, &a)
-         && parse_frame_bound (colon + 1, strlen (colon + 1), n_frames, &b);
+         && parse_frame_bound (colon + 1, strlen (colon + 1), (gint64) n_frames - 1, &b);
   if (!ok)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
                    "--frames '%s' is not A:B, A: , :B or A with 0-based frame numbers", text);
       return FALSE;
     }
-  if (a >= b || b > n_frames)
+  if (a > b || b >= n_frames)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                   "--frames '%s' selects no frame of 0..%u (A:B writes frames A..B-1; the "
-                   "volume has %u frames)", text, n_frames - 1, n_frames);
+                   "--frames '%s' is not within 0..%u (A:B writes frames A to B, both "
+                   "included, A <= B; the volume has %u frames)", text, n_frames - 1, n_frames);
       return FALSE;
     }
   *first = (guint) a;
-  *end = (guint) b;
+  *end = (guint) b + 1;
   return TRUE;
 }
 
@@ -86,8 +87,8 @@ picard_cli_slices (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "Folder to write slice_NNNN.png into (created; required)", "DIR" },
     { "frames", 'f', 0, G_OPTION_ARG_STRING, &frames_option,
-      "Frames A..B-1 (0-based; A: or :B leave an end open; a single A writes one frame); "
-      "default all", "A:B" },
+      "Frames A to B, both included (0-based; A: or :B leave an end open; a single A "
+      "writes one frame); default all", "A:B" },
     { "bits", 'b', 0, G_OPTION_ARG_INT, &bits, "Bit depth of the PNGs: 8 (default) or 16",
       "8|16" },
     { "view", 0, 0, G_OPTION_ARG_STRING, &view_option,

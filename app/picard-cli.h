@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "picard-network.h"
+
 G_BEGIN_DECLS
 
 typedef int (*PicardCliCommandFunc) (int argc, char **argv);
@@ -17,6 +19,21 @@ int picard_cli_fail_usage (const char *command, const char *format, ...) G_GNUC_
  * values of the slice. */
 #define PICARD_CLI_AUTO_WINDOW_LOW 0.5
 #define PICARD_CLI_AUTO_WINDOW_HIGH 99.5
+
+/* The --backend option every network command takes. */
+#define PICARD_CLI_BACKEND_ENTRY(variable)                                                     \
+  { "backend", 0, 0, G_OPTION_ARG_STRING, &(variable),                                       \
+    "auto (default: Vulkan on a GPU, else oneDNN on the CPU), vulkan or cpu", "NAME" }
+
+/* Dropout from a command line: "released", "paper", "none" (or "off") or a comma list of
+ * full layer names, with probability @p. */
+gboolean picard_cli_set_dropout (PicardNetwork *net, const char *spec, double p, GError **error);
+/* Opens @checkpoint on @backend (NULL: auto) with that dropout. */
+PicardNetwork *picard_cli_open_network (const char *backend, const char *checkpoint,
+                                        gint64 iteration, const char *dropout, double dropout_p,
+                                        GError **error);
+/* Says on stderr which backend runs and why. */
+void picard_cli_say_network (PicardNetwork *net);
 
 int picard_cli_info (int argc, char **argv);
 int picard_cli_slice (int argc, char **argv);

@@ -10,7 +10,9 @@ main (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   app = picard_application_new ();
-  /* With no file given, the window opens the demo volume generated with the build. */
+  /* With no file given, the window opens the demo volume generated with the build and
+   * loads the bundled demo model. */
   picard_application_set_demo_volume (app, PICARD_DEMO_VOLUME);
+  picard_application_set_load_demo_model (app, TRUE);
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

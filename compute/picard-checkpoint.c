@@ -2,6 +2,7 @@
 #include "picard-checkpoint.h"
 
 #include "picard-error.h"
+#include "picard-half.h"
 #include "picard-pickle.h"
 #include "picard-safetensors.h"
 #include "picard-zip.h"
@@ -17,39 +18,6 @@ struct _PicardCheckpoint {
 };
 
 /* ---------------------------------------------------------------- numbers */
-
-float
-picard_half_to_float (guint16 bits)
-{
-  guint32 sign = (guint32) (bits & 0x8000) << 16;
-  guint32 exponent = (bits >> 10) & 0x1f;
-  guint32 mantissa = bits & 0x3ff;
-  guint32 out;
-  float value;
-
-  if (exponent == 0x1f)
-    out = sign | 0x7f800000u | (mantissa << 13); /* inf, nan */
-  else if (exponent != 0)
-    out = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  else
-    {
-      /* zero or subnormal: mantissa * 2^-24, exact in float32 */
-      value = ldexpf ((float) mantissa, -24);
-      return sign ? -value : value;
-    }
-  memcpy (&value, &out, sizeof value);
-  return value;
-}
-
-float
-picard_bfloat16_to_float (guint16 bits)
-{
-  guint32 out = (guint32) bits << 16;
-  float value;
-
-  memcpy (&value, &out, sizeof value);
-  return value;
-}
 
 static gsize
 element_size (PicardStorageType type)

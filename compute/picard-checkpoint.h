@@ -101,9 +101,6 @@ gboolean picard_checkpoint_validate_critic (const PicardCheckpoint *checkpoint, 
  * its last feature map, from the linear layer), or 0 when it does not fit one. */
 guint picard_checkpoint_critic_input_size (const PicardCheckpoint *checkpoint, const char *prefix);
 
-float picard_half_to_float (guint16 bits);
-float picard_bfloat16_to_float (guint16 bits);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PicardCheckpoint, picard_checkpoint_free)
 
 G_END_DECLS

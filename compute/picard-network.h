@@ -1,14 +1,15 @@
 /* picard-network.h: PICARD's completion network (DeepFill v1 generator: coarse and fine with
- * contextual attention) and its local critic, as graphs of the Vulkan ops (picard-vk-ops.h),
- * with the weights of a PICARD checkpoint (SPEC.md section 2).
- *
- * A PicardNetwork uploads the weights once. forward() completes any batch: it is cut into
- * chunks that fit the device (every buffer under its storage-range and lavapipe's 128 MiB
- * cap, the whole under a share of device memory), each chunk run through a graph recorded once
- * per (size, chunk) and replayed. Every sample is computed on its own: its result does not
- * depend on the batch it came in, and its dropout masks depend only on (seed, patch id,
- * sample id, layer, channel): picard_ref_dropout_mask() with the layer's index in
- * picard_generator_layers(). */
+ * contextual attention) and its local critic, with the weights of a PICARD checkpoint
+ * (SPEC.md section 2), on one of two backends:
+ * - vulkan: graphs of the shader ops (picard-vk-ops.h) on a Vulkan device, the weights
+ *   uploaded once; forward() cuts a batch into chunks that fit the device (every buffer under
+ *   its storage range and lavapipe's 128 MiB cap, the whole under a share of device memory),
+ *   each run through a graph recorded once per (size, chunk) and replayed;
+ * - cpu: oneDNN convolutions (activation and dropout fused as post-ops) in the layout oneDNN
+ *   picks for the machine, contextual attention on oneDNN's sgemm, one sample at a time.
+ * Every sample is computed on its own: its result does not depend on the batch it came in, and
+ * its dropout masks depend only on (seed, patch id, sample id, layer, channel):
+ * picard_ref_dropout_mask() with the layer's index in picard_generator_layers(). */
 #pragma once
 
 #include "picard-completer.h"
@@ -24,14 +25,38 @@ typedef struct _PicardNetwork PicardNetwork;
 const char *const *picard_network_dropout_released (void);
 const char *const *picard_network_dropout_paper (void);
 
+typedef enum {
+  PICARD_BACKEND_AUTO,
+  PICARD_BACKEND_VULKAN,
+  PICARD_BACKEND_CPU,
+} PicardBackend;
+
+/* "auto", "vulkan" or "cpu" (any case). */
+gboolean picard_backend_from_string (const char *text, PicardBackend *backend, GError **error);
+
 /* Loads @path: a gen_*.pt / .safetensors file, or a trainer's folder where @iteration (< 0:
  * the latest) is picked. The local critic comes from the matching dis_ file when there is
  * one. Weights are uploaded to @device, which must outlive the network. Dropout starts off. */
 PicardNetwork *picard_network_new (PicardVkDevice *device, const char *path, gint64 iteration,
                                    GError **error);
+/* The same on the CPU backend (oneDNN). */
+PicardNetwork *picard_network_new_cpu (const char *path, gint64 iteration, GError **error);
+/* The same on @backend; AUTO (overridden by PICARD_BACKEND=vulkan|cpu in the environment)
+ * takes Vulkan on a GPU or on the device PICARD_VK_DEVICE names, and the CPU backend when the
+ * only Vulkan device is a CPU one (lavapipe) or there is none. The network owns the device
+ * it opened. */
+PicardNetwork *picard_network_open (PicardBackend backend, const char *path, gint64 iteration,
+                                    GError **error);
+/* "vulkan" or "cpu". */
+const char *picard_network_get_backend_name (PicardNetwork *net);
+/* The device in words: the Vulkan device's name, or the CPU with oneDNN's version and ISA. */
+const char *picard_network_get_device_name (PicardNetwork *net);
+/* Why this backend runs, in words ("oneDNN on the CPU, because ..."). */
+const char *picard_network_get_backend_reason (PicardNetwork *net);
 void picard_network_free (PicardNetwork *net);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PicardNetwork, picard_network_free)
 
+/* NULL on the CPU backend. */
 PicardVkDevice *picard_network_get_device (PicardNetwork *net);
 guint picard_network_get_input_dim (PicardNetwork *net);
 guint picard_network_get_cnum (PicardNetwork *net);
@@ -58,7 +83,7 @@ guint picard_network_layer_channels (PicardNetwork *net, const char *layer);
  * precision: what changes a completion besides its inputs. */
 const char *picard_network_get_model_hash (PicardNetwork *net);
 
-/* How many samples of @height x @width one chunk holds on this device. */
+/* How many samples of @height x @width one chunk holds on this backend. */
 guint picard_network_get_chunk_size (PicardNetwork *net, guint height, guint width);
 /* Caps the chunk size (0: no cap beyond the device's); the tests use it to force chunking. */
 void picard_network_set_max_chunk (PicardNetwork *net, guint max_chunk);

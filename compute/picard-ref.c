@@ -5,57 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-guint16
-picard_ref_half_from_float (float value)
-{
-  guint32 x, abs, sign;
-
-  memcpy (&x, &value, sizeof x);
-  sign = (x >> 16) & 0x8000u;
-  abs = x & 0x7fffffffu;
-  if (abs >= 0x7f800000u)                       /* Inf, NaN (kept quiet) */
-    return (guint16) (sign | (abs > 0x7f800000u ? 0x7e00u : 0x7c00u));
-  if (abs >= 0x477ff000u)                       /* >= 65520 rounds to Inf */
-    return (guint16) (sign | 0x7c00u);
-  if (abs < 0x38800000u)                        /* below 2^-14: subnormal or zero */
-    {
-      float a;
-      memcpy (&a, &abs, sizeof a);
-      /* Scaling by 2^24 is exact; nearbyintf rounds half to even. 1024 encodes 2^-14. */
-      return (guint16) (sign | (guint32) nearbyintf (a * 16777216.0f));
-    }
-  guint32 h = ((abs >> 23) - 112u) << 10 | ((abs & 0x7fffffu) >> 13);
-  guint32 rest = abs & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u)))
-    h++;                                        /* a carry moves into the exponent: fine */
-  return (guint16) (sign | h);
-}
-
-float
-picard_ref_half_to_float (guint16 half)
-{
-  guint32 sign = (guint32) (half & 0x8000u) << 16;
-  guint32 exp = (half >> 10) & 0x1fu, mant = half & 0x3ffu, bits;
-  float value;
-
-  if (exp == 0)
-    {
-      value = ldexpf ((float) mant, -24);
-      return sign ? -value : value;
-    }
-  if (exp == 31)
-    bits = sign | 0x7f800000u | (mant << 13);
-  else
-    bits = sign | ((exp + 112u) << 23) | (mant << 13);
-  memcpy (&value, &bits, sizeof value);
-  return value;
-}
-
 void
 picard_ref_round_to_half (float *values, gsize count)
 {
   for (gsize i = 0; i < count; i++)
-    values[i] = picard_ref_half_to_float (picard_ref_half_from_float (values[i]));
+    values[i] = picard_half_to_float (picard_half_from_float (values[i]));
 }
 
 void

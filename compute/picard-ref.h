@@ -5,13 +5,11 @@
 
 #include <glib.h>
 
+#include "picard-half.h"
 #include "picard-vk-ops.h"
 
 G_BEGIN_DECLS
 
-/* IEEE binary16 conversions, round to nearest even (as the GPU's conversions). */
-guint16 picard_ref_half_from_float (float value);
-float picard_ref_half_to_float (guint16 half);
 /* Rounds every value to the nearest fp16 value (inputs of the fp16 variants' tests). */
 void picard_ref_round_to_half (float *values, gsize count);
 

@@ -107,7 +107,7 @@ static inline void
 put (void *dst, gsize i, float v, PicardVkDtype dtype)
 {
   if (dtype == PICARD_VK_DTYPE_F16)
-    ((guint16 *) dst)[i] = picard_ref_half_from_float (v);
+    ((guint16 *) dst)[i] = picard_half_from_float (v);
   else
     ((float *) dst)[i] = v;
 }
@@ -116,7 +116,7 @@ static inline float
 get (const void *src, gsize i, PicardVkDtype dtype)
 {
   if (dtype == PICARD_VK_DTYPE_F16)
-    return picard_ref_half_to_float (((const guint16 *) src)[i]);
+    return picard_half_to_float (((const guint16 *) src)[i]);
   return ((const float *) src)[i];
 }
 

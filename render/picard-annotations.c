@@ -115,7 +115,8 @@ slice_rectangle (cairo_t *cr, const cairo_matrix_t *slice_to_user, double x, dou
 
 void
 picard_draw_boxes (cairo_t *cr, const cairo_matrix_t *slice_to_user,
-                   const PicardAnnotationStyle *style, const PicardBox *boxes, guint n_boxes)
+                   const PicardAnnotationStyle *style, const PicardAnnotationBox *boxes,
+                   guint n_boxes)
 {
   double u;
 
@@ -127,7 +128,7 @@ picard_draw_boxes (cairo_t *cr, const cairo_matrix_t *slice_to_user,
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_MITER);
   for (guint i = 0; i < n_boxes; i++)
     {
-      const PicardBox *box = &boxes[i];
+      const PicardAnnotationBox *box = &boxes[i];
       double dashes[2] = { 6.0 * u, 4.0 * u };
 
       cairo_new_path (cr);

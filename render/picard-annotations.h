@@ -15,7 +15,7 @@ typedef struct {
   double x, y, width, height;
   gboolean central;  /* the box's central slice: solid and thicker; other slices dashed */
   const char *label; /* drawn above the box, or NULL */
-} PicardBox;
+} PicardAnnotationBox;
 
 /* The selected patch: its top-left pixel and sides; the hole is centred in it. */
 typedef struct {
@@ -50,7 +50,7 @@ void picard_annotation_style_init (PicardAnnotationStyle *style, double unit, gb
  * current user space), strokes and text are in user space so that lines keep their width
  * at any zoom. */
 void picard_draw_boxes (cairo_t *cr, const cairo_matrix_t *slice_to_user,
-                        const PicardAnnotationStyle *style, const PicardBox *boxes,
+                        const PicardAnnotationStyle *style, const PicardAnnotationBox *boxes,
                         guint n_boxes);
 void picard_draw_patch_outline (cairo_t *cr, const cairo_matrix_t *slice_to_user,
                                 const PicardAnnotationStyle *style,

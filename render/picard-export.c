@@ -43,6 +43,16 @@ picard_export_format_from_path (const char *path, PicardExportFormat *format)
   return FALSE;
 }
 
+gboolean
+picard_export_check_scale (const char *path, double scale, GError **error)
+{
+  if (scale > 0.0 && isfinite (scale))
+    return TRUE;
+  g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+               "Cannot export “%s”: the scale must be a positive number, not %g", path, scale);
+  return FALSE;
+}
+
 const char *
 picard_export_format_get_name (PicardExportFormat format)
 {

@@ -31,6 +31,10 @@ gboolean picard_export_draw (const char *path, PicardExportFormat format, double
                              double height, const char *title, const char *description,
                              PicardExportDrawFunc draw, gpointer user_data, GError **error);
 
+/* Checks an export's scale (a finite number > 0) before anything is drawn: otherwise
+ * PICARD_ERROR_INVALID_ARGUMENT naming @path. */
+gboolean picard_export_check_scale (const char *path, double scale, GError **error);
+
 /* An image surface written to @path as PNG, atomically. */
 gboolean picard_export_png_surface (cairo_surface_t *surface, const char *path,
                                     GError **error);

@@ -462,13 +462,8 @@ picard_figure_export (const PicardFigure *figure, const char *path, PicardExport
   g_return_val_if_fail (figure != NULL && path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!(scale > 0.0) || !isfinite (scale))
-    {
-      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                   "Cannot export “%s”: the scale must be a positive number, not %g", path,
-                   scale);
-      return FALSE;
-    }
+  if (!picard_export_check_scale (path, scale, error))
+    return FALSE;
   if (!sources_init (&sources, figure, TRUE, error))
     return FALSE;
   layout_compute (&layout, figure, sources.overlay != NULL, sources.range_min,

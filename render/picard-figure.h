@@ -38,7 +38,7 @@ typedef struct {
    * draw from slice_values and heatmap instead where those are given. */
   guint surface_reduction;
 
-  const PicardBox *boxes;
+  const PicardAnnotationBox *boxes;
   guint n_boxes;
   const PicardPatchOutline *patch;  /* the selected patch, or NULL */
   const PicardLattice *lattice;     /* hole centres to mark, or NULL */

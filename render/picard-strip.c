@@ -337,13 +337,8 @@ picard_strip_export (const PicardStrip *strip, const char *path, PicardExportFor
   g_return_val_if_fail (strip != NULL && path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!(scale > 0.0) || !isfinite (scale))
-    {
-      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                   "Cannot export “%s”: the scale must be a positive number, not %g", path,
-                   scale);
-      return FALSE;
-    }
+  if (!picard_export_check_scale (path, scale, error))
+    return FALSE;
   if (!picard_strip_get_size (strip, scale, &width, &height, error))
     return FALSE;
   return picard_export_draw (path, format, width, height,

@@ -1,9 +1,10 @@
-/* bench-network: completions per second of 256x256 patches with a 128x128 hole at the
- * reference settings (c = 32, one channel, dropout on the released layer set, p 0.5) on the
- * Vulkan device, against the PyTorch reference (train/picard_model.py) on the CPU of the
- * same machine in the same run. `meson test --benchmark bench-network`; see BENCHMARKS.md.
- * Options: --batch N (samples per pass, default: the network's chunk, at most 8),
- * --reps R (default 2). */
+/* bench-network: completions per second of the whole generator on both backends (oneDNN on
+ * the CPU, Vulkan on the chosen device) against the PyTorch reference (train/picard_model.py)
+ * on the CPU of the same machine in the same run, at its best thread count and batch. Two
+ * geometries: PICARD's 256 x 256 patch with a 128 hole at c = 32 (random weights), and the
+ * bundled demo model's (train/demo-model). Dropout on the released layer set, p 0.5.
+ * `meson test --benchmark bench-network`; see BENCHMARKS.md.
+ * Options: --reps R (default 2), --backends cpu,vulkan (default both). */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,6 @@
 #include "picard-vk.h"
 
 #include <glib/gstdio.h>
-
 static char *
 python_out (const char *const *args)
 {
@@ -56,86 +56,105 @@ remove_tree (const char *path)
   g_remove (path);
 }
 
+/* Completions per second of @net on batches of @batch P x P patches with a centred hole. */
+static double
+rate (PicardNetwork *net, guint p, guint hole, guint batch, guint reps)
+{
+  g_autoptr(GError) error = NULL;
+  gsize plane = (gsize) p * p;
+  g_autofree float *x = g_new (float, plane * batch), *mask = g_new0 (float, plane);
+  g_autofree float *comp = g_new (float, plane * batch);
+  g_autofree guint32 *pids = g_new0 (guint32, batch), *sids = g_new (guint32, batch);
+  PicardNetworkInput in = { batch, p, p, x, mask, 1, pids, sids, 1 };
+  PicardNetworkOutput out = { .completion = comp };
+  gint64 start;
+
+  g_assert_true (picard_network_set_dropout (net, picard_network_dropout_released (), 0.5f,
+                                             &error));
+  for (gsize k = 0; k < plane * batch; k++)
+    x[k] = (float) ((k * 2654435761u) % 1000) / 500.0f - 1.0f;
+  for (guint r = (p - hole) / 2; r < (p + hole) / 2; r++)
+    for (guint c = (p - hole) / 2; c < (p + hole) / 2; c++)
+      mask[r * p + c] = 1.0f;
+  for (guint i = 0; i < batch; i++)
+    sids[i] = i;
+  /* Warm-up: plans, pipelines, reordered weights. */
+  g_assert_true (picard_network_forward (net, &in, &out, NULL, &error));
+  start = g_get_monotonic_time ();
+  for (guint r = 0; r < reps; r++)
+    {
+      in.seed = r + 2;
+      g_assert_true (picard_network_forward (net, &in, &out, NULL, &error));
+    }
+  return (double) batch * reps / ((g_get_monotonic_time () - start) / 1e6);
+}
+
+static void
+bench (const char *title, const char *dir, guint p, guint hole, guint reps,
+       const char *backends)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *size_text = g_strdup_printf ("%u", p), *hole_text = g_strdup_printf ("%u", hole);
+  g_autofree char *reps_text = g_strdup_printf ("%u", reps);
+  const char *args[] = { "bench", dir, "--size", size_text, "--hole", hole_text, "--reps",
+                         reps_text, NULL };
+  g_autofree char *torch_out = python_out (args);
+  g_auto(GStrv) torch = g_strsplit (g_strstrip (torch_out), " ", 3);
+  double torch_rate = g_ascii_strtod (torch[0], NULL);
+
+  printf ("%s: %ux%u patches, %u hole, dropout released p 0.5, %u reps\n", title, p, p, hole,
+          reps);
+  printf ("  PyTorch %-8s %8.3f completions/s (best: %s threads, batch %s)\n", "(CPU)",
+          torch_rate, torch[1], torch[2]);
+  for (guint b = 0; b < 2; b++)
+    {
+      const char *name = b == 0 ? "cpu" : "vulkan";
+      g_autoptr(PicardNetwork) net = NULL;
+      double r;
+      guint batch;
+
+      if (strstr (backends, name) == NULL)
+        continue;
+      net = picard_network_open (b == 0 ? PICARD_BACKEND_CPU : PICARD_BACKEND_VULKAN, dir, -1,
+                                 &error);
+      g_assert_no_error (error);
+      /* The CPU backend runs samples one by one; a device wants a full chunk. */
+      batch = b == 0 ? 4 : MIN (8, picard_network_get_chunk_size (net, p, p));
+      r = rate (net, p, hole, batch, reps);
+      printf ("  %-15s %8.3f completions/s, %.2fx PyTorch (batch %u; %s)\n", name, r,
+              r / torch_rate, batch, picard_network_get_device_name (net));
+    }
+  fflush (stdout);
+}
+
 int
 main (int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *torch_out = NULL;
-  g_autofree char *batch_text = NULL, *reps_text = NULL;
-  PicardVkDevice *device;
-  g_autoptr(PicardNetwork) net = NULL;
-  guint batch = 0, reps = 2, p = 256;
-  gsize plane = (gsize) p * p;
-  g_autofree float *x = NULL, *mask = NULL, *comp = NULL;
-  g_autofree guint32 *pids = NULL, *sids = NULL;
-  gint64 start;
-  double vk_rate;
+  g_autofree char *dir = g_dir_make_tmp ("picard-bench-network-XXXXXX", &error);
+  g_autofree char *demo = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "train",
+                                            "demo-model", NULL);
+  const char *backends = "cpu,vulkan";
+  guint reps = 2;
 
   for (int i = 1; i + 1 < argc; i++)
     {
-      if (strcmp (argv[i], "--batch") == 0)
-        batch = (guint) g_ascii_strtoull (argv[++i], NULL, 10);
-      else if (strcmp (argv[i], "--reps") == 0)
+      if (strcmp (argv[i], "--reps") == 0)
         {
           reps = (guint) g_ascii_strtoull (argv[++i], NULL, 10);
           reps = MAX (reps, 1);
         }
+      else if (strcmp (argv[i], "--backends") == 0)
+        backends = argv[++i];
     }
-  dir = g_dir_make_tmp ("picard-bench-network-XXXXXX", &error);
   g_assert_no_error (error);
   {
     const char *args[] = { "checkpoint", dir, "--cnum", "32", "--input-dim", "1", "--ndf",
                            "32", NULL };
     g_free (python_out (args));
   }
-  device = picard_vk_device_new (&error);
-  g_assert_no_error (error);
-  net = picard_network_new (device, dir, -1, &error);
-  g_assert_no_error (error);
-  g_assert_true (picard_network_set_dropout (net, picard_network_dropout_released (), 0.5f,
-                                             &error));
-  if (batch == 0)
-    batch = MIN (8, picard_network_get_chunk_size (net, p, p));
-
-  x = g_new (float, plane * batch);
-  mask = g_new0 (float, plane);
-  comp = g_new (float, plane * batch);
-  pids = g_new0 (guint32, batch);
-  sids = g_new (guint32, batch);
-  for (gsize k = 0; k < plane * batch; k++)
-    x[k] = (float) ((k * 2654435761u) % 1000) / 500.0f - 1.0f;
-  for (guint r = 64; r < 192; r++)
-    for (guint c = 64; c < 192; c++)
-      mask[r * p + c] = 1.0f;
-  for (guint i = 0; i < batch; i++)
-    sids[i] = i;
-  {
-    PicardNetworkInput in = { batch, p, p, x, mask, 1, pids, sids, 1 };
-    PicardNetworkOutput out = { .completion = comp };
-
-    /* Warm-up: records the graph, compiles the pipelines. */
-    g_assert_true (picard_network_forward (net, &in, &out, NULL, &error));
-    start = g_get_monotonic_time ();
-    for (guint r = 0; r < reps; r++)
-      {
-        in.seed = r + 2;
-        g_assert_true (picard_network_forward (net, &in, &out, NULL, &error));
-      }
-    vk_rate = (double) batch * reps / ((g_get_monotonic_time () - start) / 1e6);
-  }
-  batch_text = g_strdup_printf ("%u", batch);
-  reps_text = g_strdup_printf ("%u", reps);
-  {
-    const char *args[] = { "bench", dir, "--batch", batch_text, "--reps", reps_text, NULL };
-    torch_out = python_out (args);
-  }
-  printf ("device: %s\n", picard_vk_device_get_info (device)->name);
-  printf ("256x256 patches, 128 hole, c 32, dropout released p 0.5, batch %u, %u reps\n",
-          batch, reps);
-  printf ("Vulkan:  %.3f completions/s\n", vk_rate);
-  printf ("PyTorch: %.3f completions/s (CPU, all cores)\n", g_ascii_strtod (torch_out, NULL));
-  g_clear_pointer (&net, picard_network_free);
+  bench ("PICARD (c 32, random weights)", dir, 256, 128, reps, backends);
+  bench ("Demo model (train/demo-model)", demo, 64, 32, reps * 20, backends);
   remove_tree (dir);
   return 0;
 }

@@ -237,44 +237,14 @@ void
 picard_test_ui_make_phantoms (const char *dir, const char *const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  int status = 0;
 
-  g_assert_nonnull (g_getenv ("PICARD_CLI"));
-  g_ptr_array_add (argv, (gpointer) g_getenv ("PICARD_CLI"));
   g_ptr_array_add (argv, (gpointer) "phantom");
   g_ptr_array_add (argv, (gpointer) "-o");
   g_ptr_array_add (argv, (gpointer) dir);
   for (guint i = 0; args != NULL && args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
+  if (picard_test_run_cliv (NULL, &err, (const char *const *) argv->pdata) != 0)
     g_error ("picard-cli phantom failed: %s", err);
-}
-
-void
-picard_test_ui_remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            picard_test_ui_remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
 }

@@ -4,6 +4,7 @@
 
 #include <gtk/gtk.h>
 
+#include "picard-test-cli.h"
 #include "picard-volume.h"
 
 G_BEGIN_DECLS
@@ -38,7 +39,5 @@ guint picard_test_ui_coded_value (guint columns, guint f, guint x, guint y);
 
 /* Runs `picard-cli phantom` (env PICARD_CLI) into @dir with the given extra arguments. */
 void picard_test_ui_make_phantoms (const char *dir, const char *const *args);
-/* Deletes a folder tree made by a test. */
-void picard_test_ui_remove_tree (const char *path);
 
 G_END_DECLS

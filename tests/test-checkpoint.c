@@ -2,8 +2,10 @@
  * files in the trainer's folder, and hostile or damaged inputs (which must fail cleanly). */
 #include "picard-checkpoint.h"
 #include "picard-error.h"
+#include "picard-half.h"
 #include "picard-pickle.h"
 #include "picard-zip.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -883,46 +885,16 @@ test_zip (void)
 /* ------------------------------------------------------------- set-up */
 
 static gboolean
-run_python (const char *source_dir, const char *const *args)
+run_python (const char *const *args)
 {
-  const char *python = g_getenv ("PYTHON");
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_auto(GStrv) env = g_get_environ ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  int status;
 
-  g_ptr_array_add (argv, (gpointer) (python != NULL ? python : "/usr/bin/python3"));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  env = g_environ_setenv (env, "PYTHONPATH", source_dir, TRUE);
-  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
-  if (!g_spawn_sync (source_dir, (char **) argv->pdata, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                     NULL, NULL, &err, &status, &error)
-      || !g_spawn_check_wait_status (status, &error))
+  if (!picard_test_spawn_python (NULL, args, NULL, &error))
     {
-      g_printerr ("python failed: %s\n%s\n", error->message, err != NULL ? err : "");
+      g_printerr ("%s\n", error->message);
       return FALSE;
     }
   return TRUE;
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-    }
-  g_remove (path);
 }
 
 /* The demo model's local critic was trained on 32x32 holes: its size comes from its linear
@@ -972,9 +944,9 @@ main (int argc, char **argv)
                                NULL };
     const char *fixture_args[] = { script, fixtures, NULL };
 
-    if (!run_python (source_dir, cli_args) || !run_python (source_dir, fixture_args))
+    if (!run_python (cli_args) || !run_python (fixture_args))
       {
-        remove_tree (fixtures);
+        picard_test_remove_tree (fixtures);
         return 1;
       }
   }
@@ -994,7 +966,7 @@ main (int argc, char **argv)
   g_test_add_func ("/checkpoint/numbers", test_numbers);
   g_test_add_func ("/checkpoint/zip", test_zip);
   result = g_test_run ();
-  remove_tree (fixtures);
+  picard_test_remove_tree (fixtures);
   g_free (fixtures);
   return result;
 }

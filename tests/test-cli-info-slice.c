@@ -5,10 +5,10 @@
 #include "picard-orientation.h"
 #include "picard-png.h"
 #include "picard-window-level.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #define W 24
 #define H 16
@@ -49,57 +49,11 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
-static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  remove_tree (fx->dir);
+  picard_test_remove_tree (fx->dir);
   g_free (fx->dir);
   g_free (fx->volume);
-}
-
-/* Runs picard-cli with the NULL-terminated arguments; returns the exit status. */
-static int
-run_cli (char **out, char **err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  const char *cli = g_getenv ("PICARD_CLI");
-  const char *arg;
-  int status = -1;
-  va_list args;
-
-  if (cli == NULL)
-    g_error ("PICARD_CLI is not set: run this test through meson test");
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_start (args, err);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               out, err, &status, &error));
-  g_assert_no_error (error);
-  if (!WIFEXITED (status))
-    g_error ("picard-cli did not exit normally (status %d)", status);
-  return WEXITSTATUS (status);
 }
 
 static void
@@ -108,7 +62,7 @@ test_info (Fixture *fx, gconstpointer data)
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (&out, &err, "info", fx->volume, NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "info", fx->volume, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Format:            PNG folder"));
   g_assert_nonnull (strstr (out, "Dimensions:        24 x 16 pixels (columns x rows), 3 frames"));
   g_assert_nonnull (strstr (out, "Bits:              16 stored"));
@@ -122,8 +76,8 @@ test_info (Fixture *fx, gconstpointer data)
   /* A left view on a breast that sits on the right: rotate, then no mirror. */
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&out, &err, "info", fx->volume, "--view", "LMLO", "--frame", "2",
-                            NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "info", fx->volume, "--view", "LMLO", "--frame",
+                                        "2", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "measured on frame 2"));
   g_assert_nonnull (strstr (out, "View laterality:   L (from --view LMLO)"));
   g_assert_nonnull (strstr (out, "Flip 180 degrees:  yes"));
@@ -188,8 +142,8 @@ test_slice_window (Fixture *fx, gconstpointer data)
   guint16 expected[W * H];
   guint distinct = 0;
 
-  g_assert_cmpint (run_cli (&out, &err, "slice", fx->volume, "--index", "1", "-o", png,
-                            "--window", "1800,1200", NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", fx->volume, "--index", "1", "-o", png,
+                                        "--window", "1800,1200", NULL), ==, 0);
   expected_slice (fx, 1, FALSE, TRUE, &wl, 8, expected);
   check_png (png, 8, expected);
   /* The window spreads the values: the check above compares more than black and white. */
@@ -200,16 +154,16 @@ test_slice_window (Fixture *fx, gconstpointer data)
 
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&out, &err, "slice", fx->volume, "--index", "2", "-o", png,
-                            "--window", "1800,1200", "--bits", "16", "--view", "lcc", NULL),
-                   ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", fx->volume, "--index", "2", "-o", png,
+                                        "--window", "1800,1200", "--bits", "16", "--view", "lcc",
+                                        NULL), ==, 0);
   expected_slice (fx, 2, TRUE, TRUE, &wl, 16, expected);
   check_png (png, 16, expected);
 
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&out, &err, "slice", fx->volume, "--index", "0", "-o", png,
-                            "--window", "1800,1200", "--no-align", NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", fx->volume, "--index", "0", "-o", png,
+                                        "--window", "1800,1200", "--no-align", NULL), ==, 0);
   expected_slice (fx, 0, FALSE, FALSE, &wl, 8, expected);
   check_png (png, 8, expected);
 }
@@ -226,8 +180,8 @@ test_slice_auto_window (Fixture *fx, gconstpointer data)
   guint entries = 0;
 
   /* A PNG folder has no window: the default is the automatic one. */
-  g_assert_cmpint (run_cli (&out, &err, "slice", fx->volume, "--index", "1", "-o", png, NULL),
-                   ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", fx->volume, "--index", "1", "-o", png,
+                                        NULL), ==, 0);
   wl = picard_window_level_auto (fx->frames[1], W * H, 16, 0.5, 99.5);
   expected_slice (fx, 1, FALSE, TRUE, &wl, 8, expected);
   check_png (png, 8, expected);
@@ -247,21 +201,15 @@ expect_failure (Fixture *fx, const char *message, ...)
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
   const char *arg;
-  int status = -1;
   va_list args;
 
-  g_ptr_array_add (argv, (gpointer) g_getenv ("PICARD_CLI"));
   va_start (args, message);
   while ((arg = va_arg (args, const char *)) != NULL)
     g_ptr_array_add (argv, g_str_equal (arg, "@VOLUME") ? fx->volume : (gpointer) arg);
   va_end (args);
   g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, &status, &error));
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_cmpint (picard_test_run_cliv (&out, &err, (const char *const *) argv->pdata), ==, 1);
   if (strstr (err, message) == NULL)
     g_error ("expected '%s' on stderr, got '%s'", message, err);
   g_assert_cmpstr (out, ==, "");
@@ -334,7 +282,7 @@ test_dicom (Fixture *fx, gconstpointer data)
                                      &error));
   g_assert_no_error (error);
 
-  g_assert_cmpint (run_cli (&out, &err, "info", dcm, NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "info", dcm, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Format:            DICOM"));
   g_assert_nonnull (strstr (out, "Dimensions:        24 x 16 pixels (columns x rows), 3 frames"));
   g_assert_nonnull (strstr (out, "Transfer syntax:   "));
@@ -351,7 +299,8 @@ test_dicom (Fixture *fx, gconstpointer data)
 
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&out, &err, "slice", dcm, "--index", "1", "-o", png, NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", dcm, "--index", "1", "-o", png,
+                                        NULL), ==, 0);
   g_assert_nonnull (strstr (out, "window 600,500 (file)"));
   for (guint r = 0; r < H; r++)
     for (guint c = 0; c < W; c++)
@@ -405,9 +354,10 @@ test_phantom_boxes (Fixture *fx, gconstpointer data)
   g_autoptr(GError) error = NULL;
   gboolean saw_left = FALSE, saw_right = FALSE;
 
-  g_assert_cmpint (run_cli (&out, &err, "phantom", "-o", root, "--rows", "256", "--columns",
-                            "200", "--frames", "8", "--count", "4", "--seed", "7",
-                            "--stored-rotated", "--wrong-header-laterality", NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "phantom", "-o", root, "--rows", "256",
+                                        "--columns", "200", "--frames", "8", "--count", "4",
+                                        "--seed", "7", "--stored-rotated",
+                                        "--wrong-header-laterality", NULL), ==, 0);
   boxes = picard_boxes_load (boxes_csv, &error);
   g_assert_no_error (error);
   paths = picard_file_paths_load (paths_csv, &error);
@@ -471,10 +421,10 @@ test_phantom_boxes (Fixture *fx, gconstpointer data)
 
           g_clear_pointer (&out, g_free);
           g_clear_pointer (&err, g_free);
-          g_assert_cmpint (run_cli (&out, &err, "slice", file, "--view",
-                                    picard_view_to_string (box->view), "--index", index,
-                                    "--bits", "16", "--window", "32768,65536", "-o", png,
-                                    NULL), ==, 0);
+          g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", file, "--view",
+                                                picard_view_to_string (box->view), "--index", index,
+                                                "--bits", "16", "--window", "32768,65536", "-o",
+                                                png, NULL), ==, 0);
           read = picard_png_read (png, &png_info, &error);
           g_assert_no_error (error);
           g_assert_cmpfloat (box_contrast (read, png_info.height, png_info.width, x, y,
@@ -490,12 +440,12 @@ test_help (Fixture *fx, gconstpointer data)
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_cli (&out, &err, "slice", "--help", NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "slice", "--help", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "--auto-window"));
   g_assert_nonnull (strstr (out, "--no-align"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&out, &err, "info", "--help", NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (&out, &err, "info", "--help", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "--view"));
 }
 

@@ -4,10 +4,10 @@
 #include "picard-error.h"
 #include "picard-phantom.h"
 #include "picard-volume.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #define ROWS 160u
 #define COLUMNS 128u
@@ -27,61 +27,33 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
-static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  remove_tree (fx->dir);
+  picard_test_remove_tree (fx->dir);
   g_free (fx->dir);
 }
 
-/* Runs picard-cli phantom with the NULL-terminated arguments; returns the exit status. */
-static int
-run_phantom (char **err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  const char *cli = g_getenv ("PICARD_CLI");
-  const char *arg;
-  int status = 0;
-  va_list ap;
+/* The tables picard-cli phantom writes, with the header line each must start with. */
+typedef enum { TABLE_PATHS, TABLE_LABELS, TABLE_BOXES } Table;
 
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (gpointer) cli);
-  g_ptr_array_add (argv, (gpointer) "phantom");
-  va_start (ap, err);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, err, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (status));
-  return WEXITSTATUS (status);
-}
+static const struct {
+  const char *name;
+  const char *header;
+} tables[] = {
+  [TABLE_PATHS] = { "BCS-DBT-file-paths.csv",
+                    "PatientID,StudyUID,View,descriptive_path,classic_path" },
+  [TABLE_LABELS] = { "BCS-DBT-labels.csv",
+                     "PatientID,StudyUID,View,Normal,Actionable,Benign,Cancer" },
+  [TABLE_BOXES] = { "BCS-DBT-boxes.csv",
+                    "PatientID,StudyUID,View,Subject,Slice,X,Y,Width,Height,Class,AD,"
+                    "VolumeSlices" },
+};
 
 static PicardCsv *
-load_table (const Fixture *fx, const char *name, const char *header)
+load_table (const Fixture *fx, Table table)
 {
+  const char *name = tables[table].name;
+  const char *header = tables[table].header;
   g_autofree char *path = g_build_filename (fx->dir, name, NULL);
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
@@ -184,19 +156,16 @@ test_set_with_lesions (Fixture *fx, gconstpointer data)
   g_autoptr(PicardCsv) boxes = NULL;
   guint box_row = 0;
 
-  g_assert_cmpint (run_phantom (&err, "-o", fx->dir, "--seed", "9", "--count", "2",
-                                "--rows", "160", "--columns", "128", "--frames", "4",
-                                "--laterality", "L", "--view", "CC", "--masses", "1",
-                                "--calcifications", "1", "--syntax", syntax, NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", "-o", fx->dir, "--seed", "9",
+                                        "--count", "2", "--rows", "160", "--columns", "128",
+                                        "--frames", "4", "--laterality", "L", "--view", "CC",
+                                        "--masses", "1", "--calcifications", "1", "--syntax",
+                                        syntax, NULL), ==, 0);
   g_assert_cmpstr (err, ==, "");
 
-  paths = load_table (fx, "BCS-DBT-file-paths.csv",
-                      "PatientID,StudyUID,View,descriptive_path,classic_path");
-  labels = load_table (fx, "BCS-DBT-labels.csv",
-                       "PatientID,StudyUID,View,Normal,Actionable,Benign,Cancer");
-  boxes = load_table (fx, "BCS-DBT-boxes.csv",
-                      "PatientID,StudyUID,View,Subject,Slice,X,Y,Width,Height,Class,AD,"
-                      "VolumeSlices");
+  paths = load_table (fx, TABLE_PATHS);
+  labels = load_table (fx, TABLE_LABELS);
+  boxes = load_table (fx, TABLE_BOXES);
   g_assert_cmpuint (picard_csv_get_n_rows (paths), ==, 2);
   g_assert_cmpuint (picard_csv_get_n_rows (labels), ==, 2);
   g_assert_cmpuint (picard_csv_get_n_rows (boxes), ==, 4);
@@ -253,17 +222,14 @@ test_normal_rotated_wrong_header (Fixture *fx, gconstpointer data)
   g_autoptr(PicardCsv) boxes = NULL;
   g_autoptr(PicardPhantom) ph = generate (77, PICARD_LATERALITY_RIGHT, "MLO", 0, 0, TRUE, TRUE);
 
-  g_assert_cmpint (run_phantom (&err, "-o", fx->dir, "--seed", "77", "--rows", "160",
-                                "--columns", "128", "--frames", "4", "--laterality", "R",
-                                "--view", "MLO", "--normal", "--stored-rotated",
-                                "--wrong-header-laterality", NULL), ==, 0);
-  paths = load_table (fx, "BCS-DBT-file-paths.csv",
-                      "PatientID,StudyUID,View,descriptive_path,classic_path");
-  labels = load_table (fx, "BCS-DBT-labels.csv",
-                       "PatientID,StudyUID,View,Normal,Actionable,Benign,Cancer");
-  boxes = load_table (fx, "BCS-DBT-boxes.csv",
-                      "PatientID,StudyUID,View,Subject,Slice,X,Y,Width,Height,Class,AD,"
-                      "VolumeSlices");
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", "-o", fx->dir, "--seed", "77",
+                                        "--rows", "160", "--columns", "128", "--frames", "4",
+                                        "--laterality", "R", "--view", "MLO", "--normal",
+                                        "--stored-rotated", "--wrong-header-laterality",
+                                        NULL), ==, 0);
+  paths = load_table (fx, TABLE_PATHS);
+  labels = load_table (fx, TABLE_LABELS);
+  boxes = load_table (fx, TABLE_BOXES);
   g_assert_cmpuint (picard_csv_get_n_rows (paths), ==, 1);
   g_assert_cmpuint (picard_csv_get_n_rows (boxes), ==, 0);
   g_assert_cmpstr (cell (paths, 0, "View"), ==, "rmlo");
@@ -281,11 +247,11 @@ test_random_choices (Fixture *fx, gconstpointer data)
   g_autofree char *err = NULL;
   g_autoptr(PicardCsv) paths = NULL;
 
-  g_assert_cmpint (run_phantom (&err, "-o", fx->dir, "--seed", "3", "--count", "3",
-                                "--rows", "96", "--columns", "80", "--frames", "2",
-                                "--laterality", "random", "--view", "random", NULL), ==, 0);
-  paths = load_table (fx, "BCS-DBT-file-paths.csv",
-                      "PatientID,StudyUID,View,descriptive_path,classic_path");
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", "-o", fx->dir, "--seed", "3",
+                                        "--count", "3", "--rows", "96", "--columns", "80",
+                                        "--frames", "2", "--laterality", "random", "--view",
+                                        "random", NULL), ==, 0);
+  paths = load_table (fx, TABLE_PATHS);
   g_assert_cmpuint (picard_csv_get_n_rows (paths), ==, 3);
   for (guint i = 0; i < 3; i++)
     {
@@ -329,21 +295,22 @@ test_bad_options (Fixture *fx, gconstpointer data)
       memcpy (a, cases[i].args, sizeof a);
       if (g_strcmp0 (a[0], "-o") == 0)
         a[1] = fx->dir;
-      g_assert_cmpint (run_phantom (&err, a[0], a[1], a[2], a[3], NULL), ==, 1);
+      g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", a[0], a[1], a[2], a[3],
+                                            NULL), ==, 1);
       g_assert_true (g_str_has_prefix (err, "picard-cli phantom: "));
       g_assert_nonnull (strstr (err, cases[i].message));
     }
   {
     g_autofree char *err = NULL;
 
-    g_assert_cmpint (run_phantom (&err, "-o", fx->dir, "--normal", "--masses", "2", NULL), ==,
-                     1);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", "-o", fx->dir, "--normal",
+                                          "--masses", "2", NULL), ==, 1);
     g_assert_nonnull (strstr (err, "--normal"));
   }
   {
     g_autofree char *err = NULL;
 
-    g_assert_cmpint (run_phantom (&err, "--help", NULL), ==, 0);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", "--help", NULL), ==, 0);
   }
 }
 

@@ -2,10 +2,10 @@
  * slice it writes equals what picard-cli slice writes for that frame. */
 #include "picard-error.h"
 #include "picard-png.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #define W 30
 #define H 20
@@ -45,58 +45,11 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
-static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  remove_tree (fx->dir);
+  picard_test_remove_tree (fx->dir);
   g_free (fx->dir);
   g_free (fx->volume);
-}
-
-/* Runs picard-cli with the NULL-terminated arguments; returns the exit status. */
-static int
-run_cli (char **err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  const char *cli = g_getenv ("PICARD_CLI");
-  const char *arg;
-  int status = -1;
-  va_list args;
-
-  if (cli == NULL)
-    g_error ("PICARD_CLI is not set: run this test through meson test");
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_start (args, err);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, err, &status, &error));
-  g_assert_no_error (error);
-  if (!WIFEXITED (status))
-    g_error ("picard-cli did not exit normally (status %d)", status);
-  return WEXITSTATUS (status);
 }
 
 static int
@@ -135,8 +88,8 @@ assert_same_as_slice (Fixture *fx, const char *path, guint index, guint bits,
   g_autoptr(GError) error = NULL;
   PicardPngInfo ia, ib;
 
-  g_assert_cmpint (run_cli (&err, "slice", fx->volume, "--index", index_text, "-o", single,
-                            "--bits", bits_text, extra, NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slice", fx->volume, "--index", index_text,
+                                        "-o", single, "--bits", bits_text, extra, NULL), ==, 0);
   a = picard_png_read (path, &ia, &error);
   g_assert_no_error (error);
   b = picard_png_read (single, &ib, &error);
@@ -156,7 +109,7 @@ test_all_frames (Fixture *fx, gconstpointer data)
   g_autofree char *err = NULL;
   g_auto(GStrv) names = NULL;
 
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", out, NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", fx->volume, "-o", out, NULL), ==, 0);
   names = list_dir (out);
   g_assert_cmpuint (g_strv_length (names), ==, FRAMES);
   for (guint f = 0; f < FRAMES; f++)
@@ -186,10 +139,15 @@ test_range_bits_orientation (Fixture *fx, gconstpointer data)
   g_autofree char *one = g_build_filename (fx->dir, "one", NULL);
   g_autofree char *err = NULL;
   g_auto(GStrv) names = NULL;
-  g_auto(GStrv) single = NULL;
+  static const struct {
+    const char *frames;
+    guint first, last;
+  } ranges[] = { { "3", 3, 3 }, { "1:1", 1, 1 }, { ":1", 0, 1 }, { "2:", 2, FRAMES - 1 } };
 
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", out, "--frames", "1:3",
-                            "--bits", "16", "--no-align", "--quiet", NULL), ==, 0);
+  /* Both ends included, as `heatmap --slices` counts. */
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", fx->volume, "-o", out, "--frames",
+                                        "1:2", "--bits", "16", "--no-align", "--quiet",
+                                        NULL), ==, 0);
   names = list_dir (out);
   g_assert_cmpuint (g_strv_length (names), ==, 2);
   g_assert_cmpstr (names[0], ==, "slice_0001.png");
@@ -201,21 +159,28 @@ test_range_bits_orientation (Fixture *fx, gconstpointer data)
       assert_same_as_slice (fx, path, i + 1, 16, "--no-align");
     }
 
-  /* "A" alone is one frame; ":B" starts at 0. */
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", one, "--frames", "3", NULL), ==,
-                   0);
-  single = list_dir (one);
-  g_assert_cmpuint (g_strv_length (single), ==, 1);
-  g_assert_cmpstr (single[0], ==, "slice_0003.png");
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", one, "--frames", ":2", NULL), ==,
-                   0);
-  g_clear_pointer (&single, g_strfreev);
-  single = list_dir (one);
-  g_assert_cmpuint (g_strv_length (single), ==, 3);
-  g_assert_cmpstr (single[0], ==, "slice_0000.png");
-  g_assert_cmpstr (single[1], ==, "slice_0001.png");
+  /* "A" alone is one frame, as is "A:A"; ":B" starts at 0; "A:" runs to the last frame. */
+  for (gsize i = 0; i < G_N_ELEMENTS (ranges); i++)
+    {
+      g_auto(GStrv) written = NULL;
+      g_autofree char *summary = NULL;
+      g_autofree char *said = g_strdup_printf ("(frames %u..%u)", ranges[i].first,
+                                               ranges[i].last);
+
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (picard_test_run_cli (&summary, &err, "slices", fx->volume, "-o", one,
+                                            "--frames", ranges[i].frames, NULL), ==, 0);
+      g_assert_nonnull (strstr (summary, said));
+      written = list_dir (one);
+      g_assert_cmpuint (g_strv_length (written), ==, ranges[i].last - ranges[i].first + 1);
+      for (guint f = ranges[i].first; f <= ranges[i].last; f++)
+        {
+          g_autofree char *want = g_strdup_printf ("slice_%04u.png", f);
+
+          g_assert_cmpstr (written[f - ranges[i].first], ==, want);
+        }
+      picard_test_remove_tree (one);
+    }
 }
 
 static void
@@ -223,26 +188,28 @@ test_errors (Fixture *fx, gconstpointer data)
 {
   g_autofree char *out = g_build_filename (fx->dir, "bad", NULL);
   g_autofree char *missing = g_build_filename (fx->dir, "missing.dcm", NULL);
-  const char *bad_frames[] = { "2:2", "3:9", "5:", "x", "1:y", "-1:2", "1:2:3", "" };
+  const char *bad_frames[] = { "2:1", "3:4", "1:9", "4", "4:", "x", "1:y", "-1:2", "1:2:3", "" };
   char *err = NULL;
 
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, NULL), ==, 1);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", fx->volume, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "-o DIR"));
   g_clear_pointer (&err, g_free);
   for (gsize i = 0; i < G_N_ELEMENTS (bad_frames); i++)
     {
-      g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", out, "--frames",
-                                bad_frames[i], NULL), ==, 1);
+      g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", fx->volume, "-o", out, "--frames",
+                                            bad_frames[i], NULL), ==, 1);
       g_assert_nonnull (strstr (err, "picard-cli slices: --frames"));
       g_clear_pointer (&err, g_free);
     }
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", out, "--bits", "12", NULL), ==, 1);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", fx->volume, "-o", out, "--bits", "12",
+                                        NULL), ==, 1);
   g_assert_nonnull (strstr (err, "--bits must be 8 or 16"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&err, "slices", fx->volume, "-o", out, "--view", "xx", NULL), ==, 1);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", fx->volume, "-o", out, "--view", "xx",
+                                        NULL), ==, 1);
   g_assert_nonnull (strstr (err, "unknown view"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_cli (&err, "slices", missing, "-o", out, NULL), ==, 1);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "slices", missing, "-o", out, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "missing.dcm"));
   g_clear_pointer (&err, g_free);
   /* Nothing was written by the failed runs. */

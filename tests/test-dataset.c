@@ -1,6 +1,7 @@
 /* The BCS-DBT tables: boxes, file paths, labels; matching rows to a volume; paths. */
 #include "picard-dataset.h"
 #include "picard-error.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -250,25 +251,6 @@ write_file (const char *path)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_file_test (path, G_FILE_TEST_IS_SYMLINK) ? NULL : g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
-static void
 test_file_paths (void)
 {
   g_autoptr(GError) error = NULL;
@@ -319,7 +301,7 @@ test_file_paths (void)
   g_assert_null (picard_file_paths_find (paths, "DBT-P00013", "DBT-S00163",
                                          PICARD_VIEW_RCC));
 
-  remove_tree (root);
+  picard_test_remove_tree (root);
 }
 
 static void

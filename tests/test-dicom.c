@@ -7,6 +7,7 @@
 #include "picard-dicom.h"
 #include "picard-error.h"
 #include "picard-j2k.h"
+#include "picard-test-cli.h"
 
 static char *tmpdir;
 
@@ -56,24 +57,15 @@ make_params (guint frames, guint rows, guint columns)
 static void
 run_helper (const char *const *args)
 {
-  const char *python = g_getenv ("PYTHON");
   g_autofree char *script = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "tests",
                                               "dicom-helper.py", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *errors = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = 0;
 
-  g_ptr_array_add (argv, (char *) (python != NULL ? python : "/usr/bin/python3"));
   g_ptr_array_add (argv, script);
   for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                NULL, &errors, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("dicom-helper.py %s %s failed: %s", args[0], args[1], errors);
+  g_free (picard_test_run_python (NULL, (const char *const *) argv->pdata));
 }
 
 /* The key=value lines the helper wrote for a decoded file. */

@@ -8,21 +8,7 @@
 #include "picard-error.h"
 #include "picard-eval.h"
 #include "picard-plot.h"
-
-static void
-remove_dir (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  if (d != NULL)
-    g_dir_close (d);
-  g_rmdir (dir);
-}
+#include "picard-test-cli.h"
 
 static void
 test_box_labels (void)
@@ -86,14 +72,11 @@ random_case (const char *name, gsize n, guint32 seed, int levels, double positiv
 static void
 compare_with_sklearn (GPtrArray *cases)
 {
-  const char *python = g_getenv ("PYTHON");
-  if (python == NULL)
-    python = "/usr/bin/python3";
   GError *error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("picard-eval-XXXXXX", &error);
   g_assert_no_error (error);
   g_autoptr (GStrvBuilder) args = g_strv_builder_new ();
-  g_strv_builder_add_many (args, python, "-c",
+  g_strv_builder_add_many (args, "-c",
     "import numpy, sys\n"
     "from sklearn.metrics import roc_auc_score, average_precision_score\n"
     "for k in range(2, len(sys.argv), 3):\n"
@@ -120,13 +103,7 @@ compare_with_sklearn (GPtrArray *cases)
       g_strv_builder_add_many (args, sp, lp, cs->include != NULL ? mp : "-", NULL);
     }
   g_auto (GStrv) argv = g_strv_builder_end (args);
-  g_autofree char *out = NULL, *err = NULL;
-  int status;
-  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                               &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("scikit-learn failed: %s", err);
+  g_autofree char *out = picard_test_run_python (NULL, (const char *const *) argv);
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   for (guint c = 0; c < cases->len; c++)
     {
@@ -158,7 +135,7 @@ compare_with_sklearn (GPtrArray *cases)
       g_assert_cmpfloat (curves.recall[curves.n_pr - 1], ==, 1.0);
       picard_eval_curves_clear (&curves);
     }
-  remove_dir (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -415,7 +392,7 @@ test_plot (void)
   g_assert_false (picard_plot_curves (missing, PICARD_PLOT_ROC, NULL, roc, 1, 400, &error));
   g_assert_nonnull (error);
   g_clear_error (&error);
-  remove_dir (dir);
+  picard_test_remove_tree (dir);
 }
 
 int

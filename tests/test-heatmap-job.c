@@ -10,13 +10,13 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 
 #include "picard-error.h"
 #include "picard-heatmap-eval.h"
 #include "picard-heatmap-job.h"
 #include "picard-npy.h"
 #include "picard-test-completer.h"
+#include "picard-test-cli.h"
 
 #define ROWS 160
 #define COLS 128
@@ -27,79 +27,22 @@ static char *data_dir;
 static char *volume_paths[2];
 static char *boxes_path;
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      if (dir != NULL)
-        g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
-/* Runs picard-cli with the NULL-terminated arguments; returns the exit status and stderr. */
-static int
-run_cli (char **err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  const char *cli = g_getenv ("PICARD_CLI");
-  const char *arg;
-  int status = -1;
-  va_list args;
-
-  if (cli == NULL)
-    g_error ("PICARD_CLI is not set: run this test through meson test");
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_start (args, err);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, err, &status, &error));
-  g_assert_no_error (error);
-  if (!WIFEXITED (status))
-    g_error ("picard-cli did not exit normally (status %d)", status);
-  return WEXITSTATUS (status);
-}
-
 /* Runs a Python snippet under Debian's python3 with @args; returns its stdout. */
 static char *
 run_python (const char *code, ...)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  const char *python = g_getenv ("PYTHON");
-  char *out = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   const char *arg;
-  int status = -1;
-  va_list args;
+  va_list ap;
 
-  g_ptr_array_add (argv, (gpointer) (python != NULL ? python : "/usr/bin/python3"));
-  g_ptr_array_add (argv, (gpointer) "-c");
-  g_ptr_array_add (argv, (gpointer) code);
-  va_start (args, code);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("python failed: %s", err);
-  return out;
+  g_ptr_array_add (args, (gpointer) "-c");
+  g_ptr_array_add (args, (gpointer) code);
+  va_start (ap, code);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return picard_test_run_python (NULL, (const char *const *) args->pdata);
 }
 
 static void
@@ -331,7 +274,7 @@ test_outputs (void)
     g_assert_cmpuint (pixel & 0xff, >, ((pixel >> 16) & 0xff) + 40);
   }
   cairo_surface_destroy (overlay);
-  remove_tree (outdir);
+  picard_test_remove_tree (outdir);
 }
 
 /* Eval on the job's files gives scikit-learn's AUC and AP on the same arrays, for every
@@ -459,9 +402,9 @@ test_eval_matches_sklearn (void)
   g_assert_true (report->froc_sensitivity[3] >= 0 && report->froc_sensitivity[3] <= 1);
 
   /* The CLI on the same folder. */
-  g_assert_cmpint (run_cli (&err, "eval", outdir, "--boxes", boxes_path, "--json", json_path,
-                            "--csv", csv_path, "--roc", roc_path, "--bootstrap", "200",
-                            NULL), ==, 0);
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "eval", outdir, "--boxes", boxes_path, "--json",
+                                        json_path, "--csv", csv_path, "--roc", roc_path,
+                                        "--bootstrap", "200", NULL), ==, 0);
   g_assert_true (json_parser_load_from_file (parser, json_path, &error));
   g_assert_no_error (error);
   {
@@ -474,7 +417,7 @@ test_eval_matches_sklearn (void)
   }
   g_assert_true (g_file_test (csv_path, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (roc_path, G_FILE_TEST_IS_REGULAR));
-  remove_tree (outdir);
+  picard_test_remove_tree (outdir);
 }
 
 /* Shards partition the item list exactly, round robin. */
@@ -625,7 +568,7 @@ test_cancel_resume (void)
   g_assert_no_error (error);
   g_assert_cmpuint (a->n_elements, ==, b->n_elements);
   g_assert_cmpmem (a->data, a->n_elements * 4, b->data, b->n_elements * 4);
-  remove_tree (outdir);
+  picard_test_remove_tree (outdir);
 }
 
 /* A full disk (a file size limit) while writing: a clear error, and the complete outputs of
@@ -683,7 +626,7 @@ test_full_disk (void)
     g_assert_cmpmem (before_s, ls, after_s, ls2);
     g_assert_cmpmem (before_h, lh, after_h, lh2);
   }
-  remove_tree (outdir);
+  picard_test_remove_tree (outdir);
   g_clear_pointer (&outdir, g_free);
 }
 
@@ -714,8 +657,8 @@ test_cli_bad_arguments (void)
     {
       g_autofree char *err = NULL;
       const char **a = cases[k].args;
-      int status = run_cli (&err, "heatmap", v, "--checkpoint", checkpoint, "-o", outdir,
-                            a[0], a[1], a[2], a[3], a[4], a[5], NULL);
+      int status = picard_test_run_cli (NULL, &err, "heatmap", v, "--checkpoint", checkpoint, "-o",
+                                        outdir, a[0], a[1], a[2], a[3], a[4], a[5], NULL);
       g_test_message ("case %u: %s", k, err);
       g_assert_cmpint (status, ==, 1);
       g_assert_true (g_str_has_prefix (err, "picard-cli heatmap: "));
@@ -723,16 +666,17 @@ test_cli_bad_arguments (void)
     }
   {
     g_autofree char *err = NULL;
-    g_assert_cmpint (run_cli (&err, "heatmap", v, "-o", outdir, NULL), ==, 1);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "heatmap", v, "-o", outdir, NULL), ==, 1);
     g_assert_nonnull (strstr (err, "--checkpoint"));
     g_clear_pointer (&err, g_free);
-    g_assert_cmpint (run_cli (&err, "eval", outdir, "--boxes", boxes_path, NULL), ==, 1);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "eval", outdir, "--boxes", boxes_path,
+                                          NULL), ==, 1);
     g_assert_nonnull (strstr (err, "no heatmap sidecars"));
     g_clear_pointer (&err, g_free);
-    g_assert_cmpint (run_cli (&err, "eval", outdir, NULL), ==, 1);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "eval", outdir, NULL), ==, 1);
     g_assert_nonnull (strstr (err, "--boxes"));
   }
-  remove_tree (outdir);
+  picard_test_remove_tree (outdir);
 }
 
 /* Random checkpoints of the real network (train/picard_model.py), made by PyTorch: for one
@@ -740,23 +684,11 @@ test_cli_bad_arguments (void)
 static void
 make_checkpoints (const char *gray, const char *rgb)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  const char *python = g_getenv ("PYTHON");
-  const char *argv[] = { python != NULL ? python : "/usr/bin/python3", "-c",
-                         "import sys\n"
-                         "from train.picard_model import write_random_checkpoint as w\n"
-                         "w(sys.argv[1], cnum=8, input_dim=1, ndf=8)\n"
-                         "w(sys.argv[2], cnum=8, input_dim=3, ndf=8)\n",
-                         gray, rgb, NULL };
-  int status = -1;
-
-  g_assert_true (g_spawn_sync (g_getenv ("PICARD_SOURCE_DIR"), (char **) argv, NULL,
-                               G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("train.picard_model failed: %s", err);
+  g_free (run_python ("import sys\n"
+                      "from train.picard_model import write_random_checkpoint as w\n"
+                      "w(sys.argv[1], cnum=8, input_dim=1, ndf=8)\n"
+                      "w(sys.argv[2], cnum=8, input_dim=3, ndf=8)\n",
+                      gray, rgb, NULL));
 }
 
 /* The built picard-cli with the real network on a tiny random checkpoint: two shards of
@@ -781,10 +713,10 @@ test_cli_end_to_end (void)
   for (guint k = 0; k < 2; k++)
     {
       g_autofree char *err = NULL;
-      int status = run_cli (&err, "heatmap", volume_paths[0], "--checkpoint", checkpoint,
-                            "--slices", "2:4", "--shard", shards[k], "-P", "32", "-H", "16",
-                            "--stride", "16", "-M", "2", "--roi", "48,64,24,24", "--cache-dir",
-                            cache, "-o", outdir, NULL);
+      int status = picard_test_run_cli (NULL, &err, "heatmap", volume_paths[0], "--checkpoint",
+                                        checkpoint, "--slices", "2:4", "--shard", shards[k], "-P",
+                                        "32", "-H", "16", "--stride", "16", "-M", "2", "--roi",
+                                        "48,64,24,24", "--cache-dir", cache, "-o", outdir, NULL);
       g_test_message ("shard %s: %s", shards[k], err);
       g_assert_cmpint (status, ==, 0);
     }
@@ -807,8 +739,8 @@ test_cli_end_to_end (void)
     }
   {
     g_autofree char *err = NULL;
-    g_assert_cmpint (run_cli (&err, "eval", outdir, "--boxes", boxes_path, "--json", json_path,
-                              "--bootstrap", "50", NULL), ==, 0);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "eval", outdir, "--boxes", boxes_path,
+                                          "--json", json_path, "--bootstrap", "50", NULL), ==, 0);
     g_assert_true (json_parser_load_from_file (parser, json_path, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
@@ -855,10 +787,11 @@ test_cli_end_to_end (void)
     guint lesion;
 
     lesion_box (1, &box, &lesion);
-    g_assert_cmpint (run_cli (&err, "heatmap", volume_paths[1], "--checkpoint", checkpoint,
-                              "--lesion-slices", boxes_path, "-P", "32", "-H", "16",
-                              "--stride", "16", "-M", "1", "--roi", "48,64,16,16",
-                              "--no-cache", "-q", "-o", lesions, NULL), ==, 0);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "heatmap", volume_paths[1], "--checkpoint",
+                                          checkpoint, "--lesion-slices", boxes_path, "-P", "32",
+                                          "-H", "16", "--stride", "16", "-M", "1", "--roi",
+                                          "48,64,16,16", "--no-cache", "-q", "-o", lesions,
+                                          NULL), ==, 0);
     for (guint slice = 0; slice < FRAMES; slice++)
       {
         g_autofree char *sidecar = slice_file (lesions, other, slice, ".json");
@@ -868,11 +801,12 @@ test_cli_end_to_end (void)
 
   {
     g_autofree char *err = NULL;
-    g_assert_cmpint (run_cli (&err, "heatmap", volume_paths[0], "--checkpoint", rgb, "--slice",
-                              "1", "-P", "32", "-H", "16", "-o", outdir, NULL), ==, 1);
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "heatmap", volume_paths[0], "--checkpoint",
+                                          rgb, "--slice", "1", "-P", "32", "-H", "16", "-o", outdir,
+                                          NULL), ==, 1);
     g_assert_true (g_pattern_match_simple ("picard-cli heatmap: *takes 3 channels*", err));
   }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 int
@@ -890,10 +824,11 @@ main (int argc, char **argv)
     {
       data_dir = g_dir_make_tmp ("picard-heatmap-data-XXXXXX", &error);
       g_assert_no_error (error);
-      g_assert_cmpint (run_cli (&err, "phantom", "-o", data_dir, "--seed", "3", "--count", "2",
-                                "--rows", "160", "--columns", "128", "--frames", "6",
-                                "--masses", "1", "--calcifications", "0", "--laterality", "R",
-                                "--view", "CC", "--stored-rotated", NULL), ==, 0);
+      g_assert_cmpint (picard_test_run_cli (NULL, &err, "phantom", "-o", data_dir, "--seed", "3",
+                                            "--count", "2", "--rows", "160", "--columns", "128",
+                                            "--frames", "6", "--masses", "1", "--calcifications",
+                                            "0", "--laterality", "R", "--view", "CC",
+                                            "--stored-rotated", NULL), ==, 0);
     }
   g_setenv ("PICARD_TEST_DATA", data_dir, TRUE);
   volume_paths[0] = g_build_filename (data_dir, "Phantom-3", "rcc.dcm", NULL);
@@ -911,6 +846,6 @@ main (int argc, char **argv)
   g_test_add_func ("/heatmap-job/cli-end-to-end", test_cli_end_to_end);
   status = g_test_run ();
   if (!g_test_subprocess ())
-    remove_tree (data_dir);
+    picard_test_remove_tree (data_dir);
   return status;
 }

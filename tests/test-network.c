@@ -1,11 +1,13 @@
-/* The completion network on Vulkan against the PyTorch reference (train/picard_model.py, run
- * by tests/network-reference.py): random-weight checkpoints written by torch.save, loaded by
+/* The completion network against the PyTorch reference (train/picard_model.py, run by
+ * tests/network-reference.py): random-weight checkpoints written by torch.save, loaded by
  * both; coarse, fine and attention outputs and the local critic's features must agree within
  * a normalised MSE of 1e-6, with dropout off and with the C side's dropout masks given to
- * PyTorch. Also the completer's contract (a completion does not depend on its batch). */
+ * PyTorch. Also the completer's contract (a completion does not depend on its batch).
+ * PICARD_TEST_BACKEND=vulkan|cpu picks the backend under test (meson runs both). */
 #include "picard-error.h"
 #include "picard-network.h"
 #include "picard-npy.h"
+#include "picard-scan.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -26,6 +28,21 @@ get_device (void)
       g_assert_no_error (error);
     }
   return device;
+}
+
+static PicardNetwork *
+open_net (const char *path, gint64 iteration, GError **error)
+{
+  const char *backend = g_getenv ("PICARD_TEST_BACKEND");
+  PicardNetwork *net;
+
+  g_assert_true (backend != NULL && (strcmp (backend, "cpu") == 0
+                                     || strcmp (backend, "vulkan") == 0));
+  net = strcmp (backend, "cpu") == 0 ? picard_network_new_cpu (path, iteration, error)
+                                     : picard_network_new (get_device (), path, iteration, error);
+  if (net != NULL)
+    g_assert_cmpstr (picard_network_get_backend_name (net), ==, backend);
+  return net;
 }
 
 static void
@@ -206,7 +223,7 @@ test_against_pytorch (gconstpointer data)
   g_assert_no_error (error);
   run_python ("checkpoint", dir, "--cnum", cnum, "--input-dim", dim, "--ndf", ndf, NULL);
 
-  net = picard_network_new (get_device (), dir, -1, &error);
+  net = open_net (dir, -1, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (picard_network_get_cnum (net), ==, cfg->cnum);
   g_assert_cmpuint (picard_network_get_input_dim (net), ==, d);
@@ -351,7 +368,7 @@ test_critic_score (void)
   guint32 state = 77;
 
   run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
-  net = picard_network_new (get_device (), dir, 0, &error);
+  net = open_net (dir, 0, &error);
   g_assert_no_error (error);
   f = picard_network_get_feature_length (net, s);
   features = g_new (float, f * n);
@@ -401,7 +418,7 @@ test_completer_contract (void)
   char *hash_off;
 
   run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
-  net = picard_network_new (get_device (), dir, -1, &error);
+  net = open_net (dir, -1, &error);
   g_assert_no_error (error);
   hash_off = g_strdup (picard_network_get_model_hash (net));
   g_assert_true (picard_network_set_dropout (net, picard_network_dropout_paper (), 0.5f,
@@ -453,20 +470,20 @@ test_errors (void)
   const char *bad_layers[] = { "coarse_generator.conv99", NULL };
   float x[16 * 12] = { 0 };
 
-  net = picard_network_new (get_device (), dir, -1, &error);
+  net = open_net (dir, -1, &error);
   g_assert_null (net);
   g_assert_nonnull (error);
   g_clear_error (&error);
 
   g_assert_true (g_file_set_contents (gen, "not a checkpoint", -1, NULL));
-  net = picard_network_new (get_device (), gen, -1, &error);
+  net = open_net (gen, -1, &error);
   g_assert_null (net);
   g_assert_nonnull (error);
   g_clear_error (&error);
   g_assert_cmpint (g_remove (gen), ==, 0);
 
   run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
-  net = picard_network_new (get_device (), dir, -1, &error);
+  net = open_net (dir, -1, &error);
   g_assert_no_error (error);
   g_assert_false (picard_network_set_dropout (net, bad_layers, 0.5f, &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
@@ -559,6 +576,120 @@ test_cli_complete (void)
   remove_tree (dir);
 }
 
+/* AUTO takes oneDNN when the only Vulkan device is a CPU one (lavapipe here), and Vulkan
+ * when PICARD_VK_DEVICE names a device; PICARD_BACKEND and the explicit choices override. */
+static void
+test_backend_choice (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("picard-network-XXXXXX", &error);
+  g_autofree char *backend = g_strdup (g_getenv ("PICARD_BACKEND"));
+  PicardNetwork *net;
+  PicardBackend parsed;
+
+  run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
+  g_unsetenv ("PICARD_BACKEND");
+  g_unsetenv ("PICARD_VK_DEVICE");
+  net = picard_network_open (PICARD_BACKEND_AUTO, dir, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (picard_network_get_backend_name (net), ==, "cpu");
+  g_assert_null (picard_network_get_device (net));
+  g_assert_nonnull (strstr (picard_network_get_backend_reason (net), "runs on the CPU"));
+  g_assert_nonnull (strstr (picard_network_get_device_name (net), "oneDNN"));
+  picard_network_free (net);
+
+  g_setenv ("PICARD_VK_DEVICE", "0", TRUE);
+  net = picard_network_open (PICARD_BACKEND_AUTO, dir, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (picard_network_get_backend_name (net), ==, "vulkan");
+  g_assert_nonnull (picard_network_get_device (net));
+  picard_network_free (net);
+  g_unsetenv ("PICARD_VK_DEVICE");
+
+  g_setenv ("PICARD_BACKEND", "vulkan", TRUE);
+  net = picard_network_open (PICARD_BACKEND_AUTO, dir, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (picard_network_get_backend_name (net), ==, "vulkan");
+  picard_network_free (net);
+  /* An explicit choice wins over the environment. */
+  net = picard_network_open (PICARD_BACKEND_CPU, dir, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (picard_network_get_backend_name (net), ==, "cpu");
+  picard_network_free (net);
+
+  g_setenv ("PICARD_BACKEND", "tpu", TRUE);
+  g_assert_null (picard_network_open (PICARD_BACKEND_AUTO, dir, -1, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "PICARD_BACKEND"));
+  g_clear_error (&error);
+  g_assert_true (picard_backend_from_string ("CPU", &parsed, NULL));
+  g_assert_cmpint (parsed, ==, PICARD_BACKEND_CPU);
+  g_assert_false (picard_backend_from_string ("gpu", &parsed, &error));
+  g_assert_nonnull (strstr (error->message, "vulkan"));
+  g_setenv ("PICARD_BACKEND", backend, TRUE);
+  remove_tree (dir);
+}
+
+/* The same scan (dropout on, same seed) on both backends: the same heatmap, up to rounding. */
+static void
+test_backends_agree (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("picard-network-XXXXXX", &error);
+  const guint rows = 96, columns = 112;
+  g_autofree float *slice = g_new (float, rows * columns);
+  PicardScanResult *results[2];
+  PicardScanParams params;
+  PicardScanMetric mcd = { PICARD_SCAN_REDUCE_MIN, PICARD_SCAN_SPACE_IMAGE };
+  PicardScanMetric feature = { PICARD_SCAN_REDUCE_MIN, PICARD_SCAN_SPACE_FEATURE };
+  g_autofree float *grids[4] = { NULL };
+  guint32 state = 9;
+
+  run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
+  for (guint k = 0; k < rows * columns; k++)
+    slice[k] = 0.5f + 0.3f * sinf ((float) (k % columns) * 0.2f) * cosf ((float) (k / columns)
+                                                                          * 0.15f)
+               + 0.1f * lcg (&state);
+  picard_scan_params_init (&params);
+  params.patch_size = 64, params.hole_size = 32, params.stride = 16, params.n_samples = 4;
+  for (guint b = 0; b < 2; b++)
+    {
+      g_autoptr(PicardNetwork) net = b == 0 ? picard_network_new (get_device (), dir, -1, &error)
+                                            : picard_network_new_cpu (dir, -1, &error);
+      g_autoptr(PicardCompleter) completer = NULL;
+
+      g_assert_no_error (error);
+      g_assert_true (picard_network_set_dropout (net, picard_network_dropout_released (), 0.5f,
+                                                 &error));
+      completer = picard_network_completer_new (net, params.n_samples);
+      results[b] = picard_scan_result_new (rows, columns, 0, &params,
+                                           picard_completer_get_feature_length (completer, 32),
+                                           &error);
+      g_assert_no_error (error);
+      g_assert_true (picard_scan_run (results[b], completer, slice, NULL, NULL, NULL, NULL,
+                                      &error));
+      g_assert_no_error (error);
+      g_assert_true (picard_scan_result_is_complete (results[b]));
+      grids[2 * b] = picard_scan_result_get_grid (results[b], mcd);
+      grids[2 * b + 1] = picard_scan_result_get_grid (results[b], feature);
+    }
+  g_assert_cmpuint (results[0]->n_h * results[0]->n_w, ==, 3 * 4);
+  for (guint k = 0; k < 2; k++)
+    {
+      gsize n = (gsize) results[0]->n_h * results[0]->n_w;
+      double spread = 0.0;
+
+      for (gsize i = 1; i < n; i++)
+        spread += fabs (grids[k][i] - grids[k][0]);
+      /* The grid varies (else the comparison proves little) and the two agree. */
+      g_assert_cmpfloat (spread, >, 0.0);
+      g_assert_cmpfloat (nmse (grids[2 + k], grids[k], n), <, NMSE_LIMIT);
+    }
+  picard_scan_result_unref (results[0]);
+  picard_scan_result_unref (results[1]);
+  remove_tree (dir);
+}
+
 static const Config config_small = { 8, 1, 8, 64, 32 };
 static const Config config_c16 = { 16, 1, 4, 64, 32 };
 static const Config config_rgb = { 8, 3, 4, 64, 32 };
@@ -574,5 +705,11 @@ main (int argc, char **argv)
   g_test_add_func ("/network/completer-contract", test_completer_contract);
   g_test_add_func ("/network/errors", test_errors);
   g_test_add_func ("/network/cli-complete", test_cli_complete);
+  /* Both backends in one process: once is enough. */
+  if (g_strcmp0 (g_getenv ("PICARD_TEST_BACKEND"), "cpu") == 0)
+    {
+      g_test_add_func ("/network/backend-choice", test_backend_choice);
+      g_test_add_func ("/network/backends-agree", test_backends_agree);
+    }
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
  * damaged headers are refused with clear errors. */
 #include "picard-error.h"
 #include "picard-npy.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -23,17 +24,7 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  GDir *dir = g_dir_open (fx->dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (fx->dir, name, NULL);
-      g_assert_cmpint (g_remove (path), ==, 0);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_assert_cmpint (g_rmdir (fx->dir), ==, 0);
+  picard_test_remove_tree (fx->dir);
   g_free (fx->dir);
 }
 
@@ -41,23 +32,9 @@ fixture_tear_down (Fixture *fx, gconstpointer data)
 static char *
 run_python (const char *dir, const char *script)
 {
-  g_autoptr(GError) error = NULL;
-  const char *python = g_getenv ("PYTHON") ? g_getenv ("PYTHON") : "/usr/bin/python3";
-  const char *argv[] = { python, "-c", script, NULL };
-  char *out = NULL;
-  g_autofree char *err = NULL;
-  int status;
+  const char *args[] = { "-c", script, NULL };
 
-  /* Debian's numpy lives in /usr/bin/python3; a python on PATH may lack it. */
-  if (!g_file_test (python, G_FILE_TEST_IS_EXECUTABLE))
-    python = "/usr/bin/python3";
-  argv[0] = python;
-  g_assert_true (g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                               &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("python failed: %s", err);
-  return out;
+  return picard_test_run_python (dir, args);
 }
 
 static void

@@ -3,6 +3,7 @@
 #include "picard-error.h"
 #include "picard-png-folder.h"
 #include "picard-png.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <png.h>
@@ -16,25 +17,6 @@ make_tmp_dir (void)
 
   g_assert_no_error (error);
   return dir;
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
 }
 
 static guint
@@ -116,7 +98,7 @@ test_round_trip_8_and_16 (void)
     g_assert_no_error (error);
     g_assert_cmpmem (read, sizeof pixels16, pixels16, sizeof pixels16);
   }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -183,7 +165,7 @@ test_refusals (void)
 
   g_assert_null (picard_png_read (missing, &info, &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_NOT_FOUND);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -205,7 +187,7 @@ test_low_bit_depth_widens (void)
   g_assert_cmpuint (read[2], ==, 255);
   g_assert_cmpuint (read[4], ==, 0);
   g_assert_cmpuint (read[5], ==, 255);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 #define W 9
@@ -284,7 +266,7 @@ check_folder (guint bits)
       for (guint i = 0; i < W * H; i++)
         g_assert_cmpuint (values[i], ==, slice_value (f + 1, i, bits));
     }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -334,7 +316,7 @@ test_folder_lazy (void)
     g_assert_error (error, PICARD_ERROR, PICARD_ERROR_CORRUPT);
     g_assert_nonnull (strstr (error->message, "open the folder again"));
   }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -384,7 +366,7 @@ test_folder_errors (void)
   g_assert_null (picard_png_folder_open (dir, &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_CORRUPT);
   g_assert_nonnull (strstr (error->message, "img10.png"));
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -416,7 +398,7 @@ test_natural_order_names (void)
 
       g_assert_cmpuint (((const guint16 *) g_bytes_get_data (frame, NULL))[0], ==, f + 1);
     }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 int

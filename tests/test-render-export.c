@@ -13,6 +13,7 @@
 #include "picard-error.h"
 #include "picard-figure.h"
 #include "picard-strip.h"
+#include "picard-test-cli.h"
 
 enum { ROWS = 160, COLUMNS = 200 };
 
@@ -26,7 +27,7 @@ typedef struct {
   char *dir;
   guint16 *values;
   float *heatmap;
-  PicardBox boxes[2];
+  PicardAnnotationBox boxes[2];
   PicardPatchOutline patch;
   PicardLattice lattice;
   const char *caption[5];
@@ -53,9 +54,9 @@ fixture_set_up (Fixture *f, gconstpointer data)
         else
           f->heatmap[i] = 1.0f; /* below the threshold */
       }
-  f->boxes[0] = (PicardBox) { HOT_X0 - 5, HOT_Y0 - 5, HOT_X1 - HOT_X0 + 10,
+  f->boxes[0] = (PicardAnnotationBox) { HOT_X0 - 5, HOT_Y0 - 5, HOT_X1 - HOT_X0 + 10,
                               HOT_Y1 - HOT_Y0 + 10, TRUE, "mass" };
-  f->boxes[1] = (PicardBox) { 30, 100, 40, 30, FALSE, NULL };
+  f->boxes[1] = (PicardAnnotationBox) { 30, 100, 40, 30, FALSE, NULL };
   f->patch = (PicardPatchOutline) { 130, 86, 64, 32 };
   picard_lattice_init_for_slice (&f->lattice, ROWS, COLUMNS, 64, 32);
   f->caption[0] = "Patient DBT-P00013 · RCC · slice 31 of 70";
@@ -86,31 +87,9 @@ fixture_set_up (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      g_chmod (path, 0755);
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
-static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->dir);
+  picard_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->values);
   g_free (f->heatmap);

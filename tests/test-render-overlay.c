@@ -5,6 +5,7 @@
 
 #include "picard-colormap.h"
 #include "picard-overlay.h"
+#include "picard-test-cli.h"
 
 typedef struct {
   PicardColormap colormap;
@@ -103,24 +104,18 @@ test_colormap_names (void)
 static void
 test_colormap_matplotlib (void)
 {
-  const char *python = g_getenv ("PYTHON");
   const char *script =
     "import sys, numpy as np, matplotlib\n"
     "t = np.concatenate([np.linspace(0, 1, 256), np.random.default_rng(7).random(200)])\n"
     "for n in ('jet', 'inferno', 'viridis', 'gray'):\n"
     "  for x, c in zip(t, matplotlib.colormaps[n](t)):\n"
     "    print(n, repr(float(x)), c[0], c[1], c[2])\n";
-  const char *argv[] = { python, "-c", script, NULL };
+  const char *args[] = { "-c", script, NULL };
   g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   g_auto(GStrv) lines = NULL;
-  int status = 0;
   guint checked = 0;
 
-  if (python == NULL
-      || !g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                        &status, NULL)
-      || !g_spawn_check_wait_status (status, NULL))
+  if (g_getenv ("PYTHON") == NULL || !picard_test_spawn_python (NULL, args, &out, NULL))
     {
       g_test_skip ("no Python with matplotlib (python3-matplotlib) to compare with");
       return;

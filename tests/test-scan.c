@@ -9,6 +9,7 @@
 #include "picard-scan-cache.h"
 #include "picard-scan.h"
 #include "picard-test-completer.h"
+#include "picard-test-cli.h"
 
 #define ROWS 96
 #define COLS 80
@@ -648,7 +649,6 @@ test_registered_hot_cell (void)
                                   (float) (n_h * n_w - 1), 1e-5);
 }
 
-static void remove_dir (const char *dir);
 
 static char *
 write_floats (const char *dir, const char *name, const float *values, gsize n)
@@ -737,7 +737,7 @@ compare_with_torch (const ResizeCase *cases, guint n_cases)
                  rc->cols, worst);
       g_free (data);
     }
-  remove_dir (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -870,21 +870,6 @@ volume_slice_done (PicardScanResult *result, gpointer user_data)
 }
 
 static void
-remove_dir (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  if (d != NULL)
-    g_dir_close (d);
-  g_rmdir (dir);
-}
-
-static void
 test_cache (void)
 {
   GError *error = NULL;
@@ -1014,7 +999,7 @@ test_cache (void)
   g_test_assert_expected_messages ();
   g_assert_null (picard_scan_cache_load (dir2, "cccc"));
 
-  remove_dir (dir2);
+  picard_test_remove_tree (dir2);
 }
 
 int
@@ -1037,6 +1022,6 @@ main (int argc, char **argv)
   g_assert_nonnull (cache);
   g_setenv ("PICARD_CACHE_DIR", cache, TRUE);
   int status = g_test_run ();
-  remove_dir (cache);
+  picard_test_remove_tree (cache);
   return status;
 }

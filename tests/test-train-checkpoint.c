@@ -5,6 +5,7 @@
 #include "picard-checkpoint.h"
 #include "picard-error.h"
 #include "picard-png.h"
+#include "picard-test-cli.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -16,53 +17,6 @@
 
 static char *tmp_dir;
 static char *run_dir;
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
-/* Runs /usr/bin/python3 (the PYTHON of meson) in the source tree; returns its stdout. */
-static char *
-run_python (const char *const *args)
-{
-  const char *python = g_getenv ("PYTHON");
-  const char *source_dir = g_getenv ("PICARD_SOURCE_DIR");
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_auto(GStrv) env = g_get_environ ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status;
-
-  if (python == NULL || source_dir == NULL)
-    g_error ("PYTHON and PICARD_SOURCE_DIR are not set: run this test through meson test");
-  g_ptr_array_add (argv, (gpointer) python);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  env = g_environ_setenv (env, "PYTHONPATH", source_dir, TRUE);
-  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
-  if (!g_spawn_sync (source_dir, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
-                     &out, &err, &status, &error)
-      || !g_spawn_check_wait_status (status, &error))
-    g_error ("%s failed: %s\n%s", python, error ? error->message : "?", err ? err : "");
-  return out;
-}
 
 /* Two volumes (folders) of two 8-bit slices each: a smooth pattern plus hashed noise. */
 static void
@@ -105,7 +59,7 @@ train_once (void)
   };
 
   write_slices (slices);
-  out = run_python (args);
+  out = picard_test_run_python (NULL, args);
   g_assert_nonnull (strstr (out, "held-out hole L1"));
 }
 
@@ -125,7 +79,7 @@ torch_sums (const char *path)
     "                  v.abs().sum().item(), v.numel()))\n"
     "walk('', torch.load(sys.argv[1], map_location='cpu'))\n";
   const char *args[] = { "-c", script, path, NULL };
-  g_autofree char *out = run_python (args);
+  g_autofree char *out = picard_test_run_python (NULL, args);
   g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
   GHashTable *sums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
@@ -290,7 +244,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train-checkpoint/best", test_best);
   status = g_test_run ();
 
-  remove_tree (tmp_dir);
+  picard_test_remove_tree (tmp_dir);
   g_free (run_dir);
   g_free (tmp_dir);
   return status;

@@ -424,7 +424,7 @@ test_export_and_clipboard (void)
   g_assert_cmpint (gdk_texture_get_height (copied), ==, gdk_texture_get_height (image));
 
   gtk_window_destroy (GTK_WINDOW (window));
-  picard_test_ui_remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static gboolean
@@ -518,8 +518,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/dataset/demo-on-activate", test_demo_on_activate);
   status = g_test_run ();
   g_object_unref (app);
-  picard_test_ui_remove_tree (data_dir);
+  picard_test_remove_tree (data_dir);
   g_free (data_dir);
-  picard_test_ui_remove_tree (data_home);
+  picard_test_remove_tree (data_home);
   return status;
 }

@@ -502,7 +502,7 @@ test_scan_and_completions (void)
 
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);
-  picard_test_ui_remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* A checkpoint that does not fit: a message, nothing scanned. */
@@ -702,7 +702,7 @@ test_network_scan (void)
   }
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);
-  picard_test_ui_remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* The bundled demo model was trained on 64 x 64 patches with 32 x 32 holes: loading it sets
@@ -751,7 +751,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/scan/network/demo-geometry", test_demo_model_geometry);
   status = g_test_run ();
   g_object_unref (app);
-  picard_test_ui_remove_tree (data_home);
-  picard_test_ui_remove_tree (cache_dir);
+  picard_test_remove_tree (data_home);
+  picard_test_remove_tree (cache_dir);
   return status;
 }

@@ -327,7 +327,7 @@ test_invalid_file_keeps_volume (void)
   picard_test_ui_key (GTK_WIDGET (window), GDK_KEY_Escape, 0);
   g_assert_null (picard_window_get_message (window));
   gtk_window_destroy (GTK_WINDOW (window));
-  picard_test_ui_remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static gboolean
@@ -422,6 +422,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/cine-and-panel-keys", test_cine_and_panel_keys);
   status = g_test_run ();
   g_object_unref (app);
-  picard_test_ui_remove_tree (data_home);
+  picard_test_remove_tree (data_home);
   return status;
 }

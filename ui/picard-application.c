@@ -1,5 +1,6 @@
 #include "picard-application.h"
 
+#include "picard-model-loader.h"
 #include "picard-resources.h"
 #include "picard-window.h"
 
@@ -7,6 +8,7 @@ struct _PicardApplication {
   GtkApplication parent_instance;
 
   char *demo_volume;
+  gboolean load_demo_model;
 };
 
 G_DEFINE_FINAL_TYPE (PicardApplication, picard_application, GTK_TYPE_APPLICATION)
@@ -51,6 +53,9 @@ picard_application_activate (GApplication *app)
       g_autoptr(GFile) demo = g_file_new_for_path (self->demo_volume);
 
       picard_window_open_file (window, demo);
+      /* Loaded on a worker thread while the volume opens; the scan waits for Start. */
+      if (self->load_demo_model && picard_model_get_demo_path () != NULL)
+        picard_scan_panel_load_model (picard_window_get_scan_panel (window), NULL);
     }
   gtk_window_present (GTK_WINDOW (window));
 }
@@ -153,4 +158,12 @@ picard_application_set_demo_volume (PicardApplication *self, const char *path)
 
   g_free (self->demo_volume);
   self->demo_volume = g_strdup (path);
+}
+
+void
+picard_application_set_load_demo_model (PicardApplication *self, gboolean load)
+{
+  g_return_if_fail (PICARD_IS_APPLICATION (self));
+
+  self->load_demo_model = load;
 }

@@ -17,5 +17,8 @@ void picard_ui_ensure_resources (void);
 void picard_ui_load_style (void);
 /* The volume a window opens when the application starts without files. */
 void picard_application_set_demo_volume (PicardApplication *self, const char *path);
+/* Whether that window also loads the bundled demo model (ready to scan, not started), so
+ * that a new user sees the whole program at once. */
+void picard_application_set_load_demo_model (PicardApplication *self, gboolean load);
 
 G_END_DECLS

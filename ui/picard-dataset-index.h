@@ -1,9 +1,8 @@
 /* picard-dataset-index.h: a BCS-DBT data set as the viewer uses it: its volumes as a list
  * model for the browser, and the lesions of any one volume.
  *
- * app/picard-dataset.h and render/picard-annotations.h both name a type PicardBox, so the
- * data set tables are read here, in a file that includes no render header, and handed to
- * the rest of the viewer as PicardLesion. */
+ * The data set tables (app/picard-dataset.h) are read here and handed to the rest of the
+ * viewer as PicardLesion: plain values, nothing to free, cheap to keep per volume. */
 #pragma once
 
 #include <gio/gio.h>

@@ -12,10 +12,6 @@ typedef struct {
   guint trained_hole;
 } LoadJob;
 
-typedef struct {
-  PicardNetwork *net;
-  PicardVkDevice *device;
-} Holder;
 
 void
 picard_model_request_clear (PicardModelRequest *request)
@@ -45,28 +41,15 @@ load_job_free (gpointer data)
 }
 
 static void
-holder_free (gpointer data)
-{
-  Holder *holder = data;
-
-  /* The network's weights live on the device: free it first. */
-  picard_network_free (holder->net);
-  picard_vk_device_free (holder->device);
-  g_free (holder);
-}
-
-static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   LoadJob *job = task_data;
   const char *path = job->request.path != NULL ? job->request.path : picard_model_get_demo_path ();
   const char *const *layers = NULL;
-  g_autoptr(PicardVkDevice) device = NULL;
   g_autoptr(PicardNetwork) net = NULL;
   g_autofree char *base = NULL;
   PicardCompleter *completer;
   GError *error = NULL;
-  Holder *holder;
 
   if (path == NULL)
     {
@@ -78,13 +61,7 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
     layers = picard_network_dropout_released ();
   else if (g_strcmp0 (job->request.dropout_preset, "paper") == 0)
     layers = picard_network_dropout_paper ();
-  device = picard_vk_device_new (&error);
-  if (device == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  net = picard_network_new (device, path, -1, &error);
+  net = picard_network_open (job->request.backend, path, -1, &error);
   if (net == NULL
       || !picard_network_set_dropout (net, layers, layers != NULL ? job->request.dropout_p : 0.0f,
                                       &error))
@@ -106,10 +83,8 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
   base = g_path_get_basename (picard_network_get_generator_path (net));
   job->name = g_strdup_printf ("%s%s", base, job->request.path == NULL ? " (demo)" : "");
   completer = picard_network_completer_new (net, MAX (job->request.n_samples, 1u));
-  holder = g_new0 (Holder, 1);
-  holder->net = g_steal_pointer (&net);
-  holder->device = g_steal_pointer (&device);
-  g_object_set_data_full (G_OBJECT (completer), "picard-model-holder", holder, holder_free);
+  g_object_set_data_full (G_OBJECT (completer), "picard-model-network", g_steal_pointer (&net),
+                          (GDestroyNotify) picard_network_free);
   g_task_return_pointer (task, completer, g_object_unref);
 }
 
@@ -124,6 +99,7 @@ picard_model_load_async (const PicardModelRequest *request, GCancellable *cancel
   job->request.dropout_preset = g_strdup (request->dropout_preset);
   job->request.dropout_p = request->dropout_p;
   job->request.n_samples = request->n_samples;
+  job->request.backend = request->backend;
   g_task_set_source_tag (task, picard_model_load_async);
   g_task_set_task_data (task, job, load_job_free);
   g_task_run_in_thread (task, load_thread);
@@ -150,4 +126,12 @@ picard_model_load_get_trained_geometry (GAsyncResult *result, guint *patch_size,
   job = g_task_get_task_data (G_TASK (result));
   *patch_size = job->trained_patch;
   *hole_size = job->trained_hole;
+}
+
+PicardNetwork *
+picard_model_get_network (PicardCompleter *completer)
+{
+  g_return_val_if_fail (PICARD_IS_COMPLETER (completer), NULL);
+
+  return g_object_get_data (G_OBJECT (completer), "picard-model-network");
 }

@@ -7,6 +7,7 @@
 #include "picard-heatmap.h"
 #include "picard-model-loader.h"
 #include "picard-scan-cache.h"
+#include "picard-stages.h"
 #include "picard-strip.h"
 #include "picard-window.h"
 
@@ -111,6 +112,26 @@ picard_serial_completer_init (PicardSerialCompleter *self)
   g_mutex_init (&self->lock);
 }
 
+/* The network behind the completer (NULL when it is not one), and the lock that keeps its
+ * other users (the scan, the patch's completions) off it while the caller runs it. */
+static PicardNetwork *
+serial_completer_get_network (PicardCompleter *completer)
+{
+  return picard_model_get_network (PICARD_SERIAL_COMPLETER (completer)->inner);
+}
+
+static void
+serial_completer_lock (PicardCompleter *completer)
+{
+  g_mutex_lock (&PICARD_SERIAL_COMPLETER (completer)->lock);
+}
+
+static void
+serial_completer_unlock (PicardCompleter *completer)
+{
+  g_mutex_unlock (&PICARD_SERIAL_COMPLETER (completer)->lock);
+}
+
 static PicardCompleter *
 serial_completer_new (PicardCompleter *inner)
 {
@@ -135,6 +156,15 @@ typedef struct {
   guint zoom;
   float *big_patch;
   GPtrArray *big_completions;
+  /* What the network saw, to look inside it with the same dropout masks. */
+  guint32 patch_id;
+  guint64 seed;
+  /* On request: per sample (as completions), the coarse stage's completion and attention's
+   * offsets (2 x grid x grid); n_stages samples have them (stale while < n). */
+  guint n_stages;
+  guint grid;
+  GPtrArray *coarse;
+  GPtrArray *offsets;
 } PatchView;
 
 /* Tiles at least this many screen pixels wide. */
@@ -164,6 +194,7 @@ struct _PicardScanPanel {
   GtkAdjustment *seed_adjustment;
   GtkAdjustment *dropout_adjustment;
   GtkDropDown *dropout_dropdown;
+  GtkDropDown *backend_dropdown;
   GtkDropDown *metric_dropdown;
   GtkCheckButton *skip_check;
   GtkCheckButton *roi_check;
@@ -184,6 +215,8 @@ struct _PicardScanPanel {
   GtkDrawingArea *strip_area;
   GtkLabel *hover_label;
   GtkDrawingArea *diff_area;
+  GtkLabel *stages_label;
+  GtkDrawingArea *stages_area;
 
   GSettings *settings;
   PicardWindow *window;
@@ -217,7 +250,21 @@ struct _PicardScanPanel {
   char *hover_text;
   float *hover_diff;
   double hover_max;
+
+  /* The coarse stage and attention of the selected patch's samples, on request. */
+  gboolean show_stages;
+  GCancellable *stages_cancellable;
+  guint stages_serial;
+  gboolean computing_stages;
 };
+
+enum {
+  PROP_0,
+  PROP_SHOW_STAGES,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (PicardScanPanel, picard_scan_panel, GTK_TYPE_BOX)
 
@@ -225,6 +272,7 @@ static const char *const metric_names[] = {
   "mcd-image", "mcd-feature", "meancd-image", "meancd-feature", "medcd-image", "medcd-feature",
 };
 static const char *const dropout_presets[] = { "none", "released", "paper" };
+static const char *const backend_names[] = { "auto", "vulkan", "cpu" };
 static const char *const range_names[] = { "slice", "volume", "range" };
 
 static void
@@ -238,7 +286,41 @@ patch_view_free (PatchView *view)
   g_array_unref (view->sample_ids);
   g_free (view->big_patch);
   g_ptr_array_unref (view->big_completions);
+  g_ptr_array_unref (view->coarse);
+  g_ptr_array_unref (view->offsets);
   g_free (view);
+}
+
+static PatchView *
+patch_view_new (guint size, guint hole)
+{
+  PatchView *view = g_new0 (PatchView, 1);
+
+  view->size = size;
+  view->hole = hole;
+  view->completions = g_ptr_array_new_with_free_func (g_free);
+  view->distances = g_array_new (FALSE, FALSE, sizeof (double));
+  view->sample_ids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  view->big_completions = g_ptr_array_new_with_free_func (g_free);
+  view->coarse = g_ptr_array_new_with_free_func (g_free);
+  view->offsets = g_ptr_array_new_with_free_func (g_free);
+  view->zoom = MAX (1u, (STRIP_TILE_MIN + size - 1) / size);
+  return view;
+}
+
+/* The strip of a patch's completions, as the panel and its export lay it out. */
+static void
+strip_setup (PicardStrip *strip, guint size, guint hole, const float *patch,
+             const float *const *completions, const double *distances, guint n)
+{
+  picard_strip_init (strip);
+  strip->size = size;
+  strip->hole_size = hole;
+  strip->patch = patch;
+  strip->completions = completions;
+  strip->distances = distances;
+  strip->n_completions = n;
+  strip->distance_name = "L2";
 }
 
 static void
@@ -346,6 +428,19 @@ frame_to_unit (PicardVolume *volume, guint slice, GCancellable *cancellable, GEr
   for (gsize k = 0; k < n; k++)
     out[k] = (float) MIN (values[k] * scale, 1.0);
   return out;
+}
+
+/* Runs @thread on a worker with @job as task data (freed by @free_job); @done gets the
+ * result on the main thread, with the panel as source object. */
+static GTask *
+run_job (PicardScanPanel *self, GCancellable *cancellable, GAsyncReadyCallback done,
+         gpointer job, GDestroyNotify free_job, GTaskThreadFunc thread)
+{
+  GTask *task = g_task_new (self, cancellable, done, NULL);
+
+  g_task_set_task_data (task, job, free_job);
+  g_task_run_in_thread (task, thread);
+  return task;
 }
 
 /* ---- scanning ---- */
@@ -824,10 +919,7 @@ picard_scan_panel_start (PicardScanPanel *self)
   set_status (self, picard_completer_get_device_name (self->completer));
   update_buttons (self);
 
-  task = g_task_new (self, self->scan_cancellable, scan_finished, NULL);
-  g_task_set_source_tag (task, picard_scan_panel_start);
-  g_task_set_task_data (task, job, scan_job_free);
-  g_task_run_in_thread (task, scan_thread);
+  task = run_job (self, self->scan_cancellable, scan_finished, job, scan_job_free, scan_thread);
 }
 
 void
@@ -988,9 +1080,8 @@ redraw_heatmaps (PicardScanPanel *self)
   g_hash_table_iter_init (&iter, self->results);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_ptr_array_add (job->results, picard_scan_result_ref (value));
-  task = g_task_new (self, self->redraw_cancellable, redraw_done, NULL);
-  g_task_set_task_data (task, job, redraw_job_free);
-  g_task_run_in_thread (task, redraw_thread);
+  task = run_job (self, self->redraw_cancellable, redraw_done, job, redraw_job_free,
+                  redraw_thread);
 }
 
 void
@@ -1021,6 +1112,27 @@ metric_setting_changed (PicardScanPanel *self)
 }
 
 /* ---- a patch's completions ---- */
+
+static void
+fill_strip (PicardScanPanel *self, PicardStrip *strip)
+{
+  PatchView *view = self->patch;
+
+  strip_setup (strip, view->size * view->zoom, view->hole * view->zoom, view->big_patch,
+               (const float *const *) view->big_completions->pdata,
+               (const double *) view->distances->data, view->n);
+  strip->columns = 3;
+}
+
+/* The width the panel's figures are laid out for. */
+static int
+panel_width (PicardScanPanel *self)
+{
+  return MAX (gtk_widget_get_width (GTK_WIDGET (self)) - 24, 200);
+}
+
+static void update_stages (PicardScanPanel *self);
+static void cancel_stages (PicardScanPanel *self);
 
 typedef struct {
   PicardCompleter *completer;
@@ -1115,33 +1227,14 @@ patch_done (GObject *source, GAsyncResult *result, gpointer user_data)
       update_buttons (self);
       return;
     }
-  if (self->patch == NULL || !job->with_patch)
+  /* A new patch replaces the view; more samples add to it. */
+  if (self->patch != NULL && job->with_patch)
+    g_clear_pointer (&self->patch, patch_view_free);
+  if (self->patch == NULL)
     {
-      if (self->patch == NULL)
-        {
-          view = g_new0 (PatchView, 1);
-          view->size = p;
-          view->hole = h;
-          view->completions = g_ptr_array_new_with_free_func (g_free);
-          view->distances = g_array_new (FALSE, FALSE, sizeof (double));
-          view->sample_ids = g_array_new (FALSE, FALSE, sizeof (guint32));
-          view->big_completions = g_ptr_array_new_with_free_func (g_free);
-          view->zoom = MAX (1u, (STRIP_TILE_MIN + p - 1) / p);
-          self->patch = view;
-        }
-    }
-  else
-    {
-      g_clear_pointer (&self->patch, patch_view_free);
-      view = g_new0 (PatchView, 1);
-      view->size = p;
-      view->hole = h;
-      view->completions = g_ptr_array_new_with_free_func (g_free);
-      view->distances = g_array_new (FALSE, FALSE, sizeof (double));
-      view->sample_ids = g_array_new (FALSE, FALSE, sizeof (guint32));
-      view->big_completions = g_ptr_array_new_with_free_func (g_free);
-      view->zoom = MAX (1u, (STRIP_TILE_MIN + p - 1) / p);
-      self->patch = view;
+      self->patch = patch_view_new (p, h);
+      self->patch->patch_id = job->i * job->result->n_w + job->j;
+      self->patch->seed = job->result->params.seed;
     }
   view = self->patch;
   if (view->patch == NULL)
@@ -1181,19 +1274,11 @@ patch_done (GObject *source, GAsyncResult *result, gpointer user_data)
   {
     PicardStrip strip;
     double w, hgt;
-    int avail = MAX (gtk_widget_get_width (GTK_WIDGET (self)) - 24, 200);
 
-    picard_strip_init (&strip);
-    strip.size = p * view->zoom;
-    strip.hole_size = h * view->zoom;
-    strip.patch = view->big_patch;
-    strip.completions = (const float *const *) view->big_completions->pdata;
-    strip.distances = (const double *) view->distances->data;
-    strip.n_completions = view->n;
-    strip.columns = 3;
-    strip.distance_name = "L2";
+    fill_strip (self, &strip);
     if (picard_strip_get_size (&strip, 1.0, &w, &hgt, NULL) && w > 0)
-      gtk_drawing_area_set_content_height (self->strip_area, (int) ceil (hgt * avail / w));
+      gtk_drawing_area_set_content_height (self->strip_area,
+                                           (int) ceil (hgt * panel_width (self) / w));
   }
   self->hover_rank = -1;
   gtk_label_set_text (self->hover_label, "Hover a completion to see its difference to the "
@@ -1202,6 +1287,8 @@ patch_done (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_widget_queue_draw (GTK_WIDGET (self->strip_area));
   gtk_widget_queue_draw (GTK_WIDGET (self->diff_area));
   update_buttons (self);
+  /* The samples changed: what is shown of their insides follows. */
+  update_stages (self);
 }
 
 static void
@@ -1237,6 +1324,7 @@ start_completions (PicardScanPanel *self, gboolean more)
   job->i = self->sel_i;
   job->j = self->sel_j;
   job->serial = ++self->patch_serial;
+  cancel_stages (self);
   if (self->patch_cancellable != NULL)
     g_cancellable_cancel (self->patch_cancellable);
   g_clear_object (&self->patch_cancellable);
@@ -1246,9 +1334,7 @@ start_completions (PicardScanPanel *self, gboolean more)
                                               : "Completing the patch…");
   gtk_widget_set_visible (self->patch_box, TRUE);
   update_buttons (self);
-  task = g_task_new (self, self->patch_cancellable, patch_done, NULL);
-  g_task_set_task_data (task, job, patch_job_free);
-  g_task_run_in_thread (task, patch_thread);
+  task = run_job (self, self->patch_cancellable, patch_done, job, patch_job_free, patch_thread);
 }
 
 void
@@ -1357,22 +1443,6 @@ picard_scan_panel_get_min_distance (PicardScanPanel *self)
         best = d;
     }
   return best;
-}
-
-static void
-fill_strip (PicardScanPanel *self, PicardStrip *strip)
-{
-  PatchView *view = self->patch;
-
-  picard_strip_init (strip);
-  strip->size = view->size * view->zoom;
-  strip->hole_size = view->hole * view->zoom;
-  strip->patch = view->big_patch;
-  strip->completions = (const float *const *) view->big_completions->pdata;
-  strip->distances = (const double *) view->distances->data;
-  strip->n_completions = view->n;
-  strip->columns = 3;
-  strip->distance_name = "L2";
 }
 
 gboolean
@@ -1504,6 +1574,369 @@ draw_diff (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer us
   cairo_surface_destroy (surface);
 }
 
+/* ---- inside the network: the coarse stage and attention, on request ---- */
+
+typedef struct {
+  PicardCompleter *completer;  /* the serialised completer, referenced */
+  guint size, hole, n, grid;
+  float *patch;                /* P x P in [-1, 1] */
+  guint32 *sample_ids;
+  guint32 patch_id;
+  guint64 seed;
+  guint serial;
+  /* Out. */
+  float *coarse;               /* n x P x P: the patch with the coarse stage in its hole */
+  float *offsets;              /* n x 2 x grid x grid */
+} StagesJob;
+
+static void
+stages_job_free (gpointer data)
+{
+  StagesJob *job = data;
+
+  g_object_unref (job->completer);
+  g_free (job->patch);
+  g_free (job->sample_ids);
+  g_free (job->coarse);
+  g_free (job->offsets);
+  g_free (job);
+}
+
+static void
+stages_thread (GTask *task, gpointer source_object, gpointer task_data,
+               GCancellable *cancellable)
+{
+  StagesJob *job = task_data;
+  PicardNetwork *net = serial_completer_get_network (job->completer);
+  gsize plane = (gsize) job->size * job->size;
+  guint off = (job->size - job->hole) / 2;
+  g_autofree float *x = g_new (float, plane * job->n);
+  g_autofree float *mask = g_new0 (float, plane);
+  g_autofree guint32 *patch_ids = g_new (guint32, job->n);
+  g_autofree float *stage1 = g_new (float, plane * job->n);
+  PicardNetworkInput in = { 0 };
+  PicardNetworkOutput out = { 0 };
+  GError *error = NULL;
+  gboolean ok;
+
+  for (guint k = 0; k < job->n; k++)
+    {
+      memcpy (x + k * plane, job->patch, plane * sizeof (float));
+      patch_ids[k] = job->patch_id;
+    }
+  for (guint r = off; r < off + job->hole; r++)
+    for (guint c = off; c < off + job->hole; c++)
+      mask[(gsize) r * job->size + c] = 1.0f;
+  /* The same inputs, ids and seed as the completions: the same dropout masks, so the final
+   * stage of this run is the completion shown. */
+  in.n = job->n;
+  in.height = job->size;
+  in.width = job->size;
+  in.x = x;
+  in.mask = mask;
+  in.mask_n = 1;
+  in.patch_ids = patch_ids;
+  in.sample_ids = job->sample_ids;
+  in.seed = job->seed;
+  job->offsets = g_new (float, (gsize) job->n * 2 * job->grid * job->grid);
+  out.x_stage1 = stage1;
+  out.offsets = job->offsets;
+  serial_completer_lock (job->completer);
+  ok = picard_network_forward (net, &in, &out, cancellable, &error);
+  serial_completer_unlock (job->completer);
+  if (!ok)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->coarse = g_new (float, plane * job->n);
+  for (guint k = 0; k < job->n; k++)
+    for (gsize q = 0; q < plane; q++)
+      job->coarse[k * plane + q] = mask[q] > 0.5f ? stage1[k * plane + q] : job->patch[q];
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The figure of the view's stages, columns in the strip's order (closest first). */
+typedef struct {
+  PicardStages stages;
+  const float **coarse;
+  const float **final;
+  const float **offsets;
+  char **labels;
+} StagesFigure;
+
+static void
+stages_figure_fill (StagesFigure *figure, guint size, guint hole, guint grid, guint n,
+                    GPtrArray *coarse, GPtrArray *final, GPtrArray *offsets,
+                    const double *distances)
+{
+  PicardStrip strip;
+  g_autofree guint *order = g_new (guint, MAX (n, 1u));
+
+  strip_setup (&strip, size, hole, NULL, (const float *const *) final->pdata, distances, n);
+  picard_strip_sort (&strip, order);
+  figure->coarse = g_new (const float *, n);
+  figure->final = g_new (const float *, n);
+  figure->offsets = g_new (const float *, n);
+  figure->labels = g_new0 (char *, n + 1);
+  for (guint k = 0; k < n; k++)
+    {
+      figure->coarse[k] = g_ptr_array_index (coarse, order[k]);
+      figure->final[k] = g_ptr_array_index (final, order[k]);
+      figure->offsets[k] = g_ptr_array_index (offsets, order[k]);
+      figure->labels[k] = g_strdup_printf ("L2 = %.4g", distances[order[k]]);
+    }
+  picard_stages_init (&figure->stages);
+  figure->stages.size = size;
+  figure->stages.hole_size = hole;
+  figure->stages.grid = grid;
+  figure->stages.n_samples = n;
+  figure->stages.coarse = figure->coarse;
+  figure->stages.final = figure->final;
+  figure->stages.offsets = figure->offsets;
+  figure->stages.labels = (const char *const *) figure->labels;
+}
+
+static void
+stages_figure_clear (StagesFigure *figure)
+{
+  g_free (figure->coarse);
+  g_free (figure->final);
+  g_free (figure->offsets);
+  g_strfreev (figure->labels);
+}
+
+static gboolean
+has_stages (PicardScanPanel *self)
+{
+  return self->patch != NULL && self->patch->n > 0 && self->patch->n_stages == self->patch->n;
+}
+
+static void
+fill_stages (PicardScanPanel *self, StagesFigure *figure)
+{
+  PatchView *view = self->patch;
+
+  stages_figure_fill (figure, view->size, view->hole, view->grid, view->n, view->coarse,
+                      view->completions, view->offsets, (const double *) view->distances->data);
+  /* Tiles as large as the strip's. */
+  figure->stages.tile = view->size * view->zoom;
+}
+
+static void
+show_stages (PicardScanPanel *self)
+{
+  StagesFigure figure;
+  double w, h;
+
+  fill_stages (self, &figure);
+  if (picard_stages_get_size (&figure.stages, 1.0, &w, &h, NULL) && w > 0)
+    gtk_drawing_area_set_content_height (self->stages_area,
+                                         (int) ceil (h * panel_width (self) / w));
+  stages_figure_clear (&figure);
+  gtk_label_set_text (self->stages_label, "Inside the network, closest sample first: the "
+                                          "coarse stage's completion above the final one, and "
+                                          "where attention copies each cell from.");
+  gtk_widget_set_visible (GTK_WIDGET (self->stages_area), TRUE);
+  gtk_widget_queue_draw (GTK_WIDGET (self->stages_area));
+}
+
+static void
+stages_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PicardScanPanel *self = PICARD_SCAN_PANEL (source);
+  StagesJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  PatchView *view = self->patch;
+  gsize plane = (gsize) job->size * job->size;
+
+  if (job->serial != self->stages_serial)
+    return;
+  self->computing_stages = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *text = g_strdup_printf ("Cannot show the coarse stage and "
+                                                   "attention: %s", error->message);
+
+          gtk_label_set_text (self->stages_label, text);
+          if (self->window != NULL)
+            picard_window_show_message (self->window, TRUE, text);
+        }
+      return;
+    }
+  if (view == NULL || view->n != job->n)
+    return;
+  g_ptr_array_set_size (view->coarse, 0);
+  g_ptr_array_set_size (view->offsets, 0);
+  for (guint k = 0; k < job->n; k++)
+    {
+      gsize cells = (gsize) 2 * job->grid * job->grid;
+
+      g_ptr_array_add (view->coarse, g_memdup2 (job->coarse + k * plane,
+                                                plane * sizeof (float)));
+      g_ptr_array_add (view->offsets, g_memdup2 (job->offsets + k * cells,
+                                                 cells * sizeof (float)));
+    }
+  view->grid = job->grid;
+  view->n_stages = job->n;
+  if (self->show_stages)
+    show_stages (self);
+}
+
+/* Cancels looking inside the network for a patch whose samples are changing. */
+static void
+cancel_stages (PicardScanPanel *self)
+{
+  self->stages_serial++;
+  self->computing_stages = FALSE;
+  if (self->stages_cancellable != NULL)
+    g_cancellable_cancel (self->stages_cancellable);
+  g_clear_object (&self->stages_cancellable);
+}
+
+/* Shows (computing when needed) or hides the coarse stage and attention of the patch. */
+static void
+update_stages (PicardScanPanel *self)
+{
+  g_autoptr(GTask) task = NULL;
+  PatchView *view = self->patch;
+  PicardNetwork *net;
+  StagesJob *job;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->stages_label), self->show_stages && view != NULL);
+  if (!self->show_stages || view == NULL || !has_stages (self))
+    gtk_widget_set_visible (GTK_WIDGET (self->stages_area), FALSE);
+  if (!self->show_stages || view == NULL || self->completing || view->n == 0)
+    return;
+  if (has_stages (self))
+    {
+      show_stages (self);
+      return;
+    }
+  if (self->computing_stages)
+    return;
+  net = self->completer != NULL ? serial_completer_get_network (self->completer) : NULL;
+  if (net == NULL)
+    {
+      gtk_label_set_text (self->stages_label, "This model is not a PICARD network: it has no "
+                                              "coarse stage or attention to show. Load a "
+                                              "checkpoint or the demo model.");
+      return;
+    }
+  if (picard_network_get_input_dim (net) != 1 || view->size % 8 != 0)
+    {
+      gtk_label_set_text (self->stages_label, "The coarse stage and attention need a "
+                                              "one-channel network and a patch side that is a "
+                                              "multiple of 8.");
+      return;
+    }
+  job = g_new0 (StagesJob, 1);
+  job->completer = g_object_ref (self->completer);
+  job->size = view->size;
+  job->hole = view->hole;
+  job->n = view->n;
+  job->grid = view->size / 8;
+  job->patch = g_memdup2 (view->patch, (gsize) view->size * view->size * sizeof (float));
+  job->sample_ids = g_memdup2 (view->sample_ids->data, view->n * sizeof (guint32));
+  job->patch_id = view->patch_id;
+  job->seed = view->seed;
+  cancel_stages (self);
+  job->serial = self->stages_serial;
+  self->stages_cancellable = g_cancellable_new ();
+  self->computing_stages = TRUE;
+  gtk_label_set_text (self->stages_label, "Running the network for the coarse stage and "
+                                          "attention…");
+  task = run_job (self, self->stages_cancellable, stages_done, job, stages_job_free,
+                  stages_thread);
+}
+
+void
+picard_scan_panel_set_show_stages (PicardScanPanel *self, gboolean show)
+{
+  g_return_if_fail (PICARD_IS_SCAN_PANEL (self));
+
+  show = !!show;
+  if (self->show_stages == show)
+    return;
+  self->show_stages = show;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_STAGES]);
+  update_stages (self);
+}
+
+gboolean
+picard_scan_panel_get_show_stages (PicardScanPanel *self)
+{
+  g_return_val_if_fail (PICARD_IS_SCAN_PANEL (self), FALSE);
+  return self->show_stages;
+}
+
+gboolean
+picard_scan_panel_has_stages (PicardScanPanel *self)
+{
+  g_return_val_if_fail (PICARD_IS_SCAN_PANEL (self), FALSE);
+  return self->show_stages && has_stages (self)
+         && gtk_widget_get_visible (GTK_WIDGET (self->stages_area));
+}
+
+const char *
+picard_scan_panel_get_stages_text (PicardScanPanel *self)
+{
+  g_return_val_if_fail (PICARD_IS_SCAN_PANEL (self), NULL);
+  return gtk_label_get_text (self->stages_label);
+}
+
+GtkWidget *
+picard_scan_panel_get_stages_widget (PicardScanPanel *self)
+{
+  g_return_val_if_fail (PICARD_IS_SCAN_PANEL (self), NULL);
+  return GTK_WIDGET (self->stages_area);
+}
+
+static double
+stages_scale (PicardScanPanel *self, const PicardStages *stages)
+{
+  double w, h;
+  int width = gtk_widget_get_width (GTK_WIDGET (self->stages_area));
+  int height = gtk_widget_get_height (GTK_WIDGET (self->stages_area));
+
+  if (!picard_stages_get_size (stages, 1.0, &w, &h, NULL) || w <= 0 || h <= 0)
+    return 1.0;
+  return MIN (width / w, height / h);
+}
+
+gboolean
+picard_scan_panel_get_stages_tile (PicardScanPanel *self, guint row, guint column, double *x,
+                                   double *y, double *size)
+{
+  StagesFigure figure;
+  gboolean ok;
+
+  g_return_val_if_fail (PICARD_IS_SCAN_PANEL (self), FALSE);
+
+  if (!has_stages (self))
+    return FALSE;
+  fill_stages (self, &figure);
+  ok = picard_stages_get_tile (&figure.stages, row, column, stages_scale (self, &figure.stages),
+                               x, y, size);
+  stages_figure_clear (&figure);
+  return ok;
+}
+
+static void
+draw_stages (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
+{
+  PicardScanPanel *self = user_data;
+  StagesFigure figure;
+
+  if (!has_stages (self))
+    return;
+  fill_stages (self, &figure);
+  picard_stages_render (&figure.stages, cr, stages_scale (self, &figure.stages), NULL);
+  stages_figure_clear (&figure);
+}
+
 /* ---- exporting the completions figure ---- */
 
 typedef struct {
@@ -1511,6 +1944,10 @@ typedef struct {
   float *patch;
   GPtrArray *completions;
   double *distances;
+  /* The coarse stage and attention, when the panel shows them (else NULL). */
+  GPtrArray *coarse;
+  GPtrArray *offsets;
+  guint grid;
   char *title;
   char *path;
   PicardExportFormat format;
@@ -1524,9 +1961,43 @@ export_job_free (gpointer data)
   g_free (job->patch);
   g_ptr_array_unref (job->completions);
   g_free (job->distances);
+  g_clear_pointer (&job->coarse, g_ptr_array_unref);
+  g_clear_pointer (&job->offsets, g_ptr_array_unref);
   g_free (job->title);
   g_free (job->path);
   g_free (job);
+}
+
+typedef struct {
+  const PicardStrip *strip;
+  const PicardStages *stages;  /* or NULL */
+  double scale, strip_height, width, height;
+} ExportFigure;
+
+/* The strip, and under it the stages when they are shown. */
+static gboolean
+export_draw (cairo_t *cr, gpointer user_data, GError **error)
+{
+  const ExportFigure *figure = user_data;
+
+  cairo_save (cr);
+  cairo_rectangle (cr, 0, 0, figure->width, figure->height);
+  cairo_set_source_rgb (cr, 1.0, 1.0, 1.0);
+  cairo_fill (cr);
+  cairo_restore (cr);
+  if (!picard_strip_render (figure->strip, cr, figure->scale, error))
+    return FALSE;
+  if (figure->stages == NULL)
+    return TRUE;
+  cairo_save (cr);
+  cairo_translate (cr, 0, figure->strip_height);
+  if (!picard_stages_render (figure->stages, cr, figure->scale, error))
+    {
+      cairo_restore (cr);
+      return FALSE;
+    }
+  cairo_restore (cr);
+  return TRUE;
 }
 
 static void
@@ -1535,21 +2006,39 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data,
 {
   ExportJob *job = task_data;
   PicardStrip strip;
+  StagesFigure stages = { 0 };
+  ExportFigure figure = { 0 };
   GError *error = NULL;
+  gboolean ok;
 
-  picard_strip_init (&strip);
-  strip.size = job->size;
-  strip.hole_size = job->hole;
-  strip.patch = job->patch;
-  strip.completions = (const float *const *) job->completions->pdata;
-  strip.distances = job->distances;
-  strip.n_completions = job->n;
+  strip_setup (&strip, job->size, job->hole, job->patch,
+               (const float *const *) job->completions->pdata, job->distances, job->n);
   strip.columns = MIN (job->n, 6u);
   strip.title = job->title;
-  strip.distance_name = "L2";
+  figure.strip = &strip;
   /* Small patches are enlarged so the figure stays legible. */
-  if (!picard_strip_export (&strip, job->path, job->format, MAX (1.0, 128.0 / job->size),
-                            &error))
+  figure.scale = MAX (1.0, 128.0 / job->size);
+  ok = picard_strip_get_size (&strip, figure.scale, &figure.width, &figure.strip_height,
+                              &error);
+  figure.height = figure.strip_height;
+  if (ok && job->coarse != NULL)
+    {
+      double w, h;
+
+      stages_figure_fill (&stages, job->size, job->hole, job->grid, job->n, job->coarse,
+                          job->completions, job->offsets, job->distances);
+      figure.stages = &stages.stages;
+      ok = picard_stages_get_size (&stages.stages, figure.scale, &w, &h, &error);
+      figure.width = MAX (figure.width, w);
+      figure.height += h;
+    }
+  ok = ok && picard_export_draw (job->path, job->format, figure.width, figure.height,
+                                 job->title, figure.stages != NULL
+                                             ? "Completions, coarse stage and attention"
+                                             : "Completions", export_draw, &figure, &error);
+  if (figure.stages != NULL)
+    stages_figure_clear (&stages);
+  if (!ok)
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -1585,6 +2074,23 @@ picard_scan_panel_export_patch_async (PicardScanPanel *self, const char *path,
                      g_memdup2 (g_ptr_array_index (self->patch->completions, k),
                                 (gsize) job->size * job->size * sizeof (float)));
   job->distances = g_memdup2 (self->patch->distances->data, job->n * sizeof (double));
+  if (self->show_stages && has_stages (self))
+    {
+      gsize cells = (gsize) 2 * self->patch->grid * self->patch->grid;
+
+      job->grid = self->patch->grid;
+      job->coarse = g_ptr_array_new_with_free_func (g_free);
+      job->offsets = g_ptr_array_new_with_free_func (g_free);
+      for (guint k = 0; k < job->n; k++)
+        {
+          g_ptr_array_add (job->coarse,
+                           g_memdup2 (g_ptr_array_index (self->patch->coarse, k),
+                                      (gsize) job->size * job->size * sizeof (float)));
+          g_ptr_array_add (job->offsets,
+                           g_memdup2 (g_ptr_array_index (self->patch->offsets, k),
+                                      cells * sizeof (float)));
+        }
+    }
   job->title = g_strdup_printf ("Slice %u, patch (%u, %u), model %s", self->sel_slice + 1,
                                 self->sel_i, self->sel_j,
                                 self->model_name != NULL ? self->model_name : "unnamed");
@@ -1722,12 +2228,39 @@ picard_scan_panel_load_model (PicardScanPanel *self, const char *path)
   request.dropout_preset = g_settings_get_string (self->settings, "scan-dropout-layers");
   request.dropout_p = g_settings_get_double (self->settings, "scan-dropout-p");
   request.n_samples = g_settings_get_uint (self->settings, "scan-samples");
+  {
+    g_autofree char *backend = g_settings_get_string (self->settings, "compute-backend");
+
+    picard_backend_from_string (backend, &request.backend, NULL);
+  }
   g_settings_set_string (self->settings, "last-checkpoint", path != NULL ? path : "");
   self->loading = TRUE;
   self->loading_demo = path == NULL;
   gtk_label_set_text (self->model_label, "Loading the model…");
   picard_model_load_async (&request, self->load_cancellable, model_loaded, g_object_ref (self));
   picard_model_request_clear (&request);
+}
+
+const char *
+picard_scan_panel_get_backend_name (PicardScanPanel *self)
+{
+  PicardNetwork *net;
+
+  g_return_val_if_fail (PICARD_IS_SCAN_PANEL (self), NULL);
+  net = self->completer != NULL ? serial_completer_get_network (self->completer) : NULL;
+  return net != NULL ? picard_network_get_backend_name (net) : NULL;
+}
+
+/* A model in use moves to the newly chosen backend: reloaded from the same place. */
+static void
+backend_changed (PicardScanPanel *self)
+{
+  g_autofree char *last = NULL;
+
+  if (self->completer == NULL && !self->loading)
+    return;
+  last = g_settings_get_string (self->settings, "last-checkpoint");
+  picard_scan_panel_load_model (self, last[0] != '\0' ? last : NULL);
 }
 
 gboolean
@@ -1868,10 +2401,22 @@ picard_scan_panel_set_window (PicardScanPanel *self, PicardWindow *window)
 }
 
 void
+picard_scan_panel_volume_changed (PicardScanPanel *self)
+{
+  g_return_if_fail (PICARD_IS_SCAN_PANEL (self));
+
+  sync_volume (self);
+  update_lattice (self);
+  update_buttons (self);
+  update_stages (self);
+}
+
+void
 picard_scan_panel_set_completer (PicardScanPanel *self, PicardCompleter *completer,
                                  const char *model_name)
 {
   g_autofree char *text = NULL;
+  PicardNetwork *net;
 
   g_return_if_fail (PICARD_IS_SCAN_PANEL (self));
   g_return_if_fail (completer == NULL || PICARD_IS_COMPLETER (completer));
@@ -1894,6 +2439,11 @@ picard_scan_panel_set_completer (PicardScanPanel *self, PicardCompleter *complet
                             picard_completer_get_device_name (completer))
          : g_strdup ("No model: choose a checkpoint folder");
   gtk_label_set_text (self->model_label, text);
+  /* Why this backend: the choice is the user's to check and change (Device). */
+  net = self->completer != NULL ? serial_completer_get_network (self->completer) : NULL;
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_label),
+                               net != NULL ? picard_network_get_backend_reason (net)
+                                           : "The model that completes the patches");
   update_buttons (self);
 }
 
@@ -1968,6 +2518,7 @@ picard_scan_panel_dispose (GObject *object)
     g_cancellable_cancel (self->patch_cancellable);
   if (self->redraw_cancellable != NULL)
     g_cancellable_cancel (self->redraw_cancellable);
+  cancel_stages (self);
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
@@ -1997,6 +2548,38 @@ picard_scan_panel_finalize (GObject *object)
 }
 
 static void
+picard_scan_panel_get_property (GObject *object, guint prop_id, GValue *value,
+                                GParamSpec *pspec)
+{
+  PicardScanPanel *self = PICARD_SCAN_PANEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_STAGES:
+      g_value_set_boolean (value, self->show_stages);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+picard_scan_panel_set_property (GObject *object, guint prop_id, const GValue *value,
+                                GParamSpec *pspec)
+{
+  PicardScanPanel *self = PICARD_SCAN_PANEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_STAGES:
+      picard_scan_panel_set_show_stages (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 picard_scan_panel_class_init (PicardScanPanelClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -2004,6 +2587,12 @@ picard_scan_panel_class_init (PicardScanPanelClass *klass)
 
   object_class->dispose = picard_scan_panel_dispose;
   object_class->finalize = picard_scan_panel_finalize;
+  object_class->get_property = picard_scan_panel_get_property;
+  object_class->set_property = picard_scan_panel_set_property;
+  properties[PROP_SHOW_STAGES] =
+    g_param_spec_boolean ("show-stages", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/picard/Viewer/picard-scan-panel.ui");
 #define CHILD(name) gtk_widget_class_bind_template_child (widget_class, PicardScanPanel, name)
@@ -2015,6 +2604,7 @@ picard_scan_panel_class_init (PicardScanPanelClass *klass)
   CHILD (seed_adjustment);
   CHILD (dropout_adjustment);
   CHILD (dropout_dropdown);
+  CHILD (backend_dropdown);
   CHILD (metric_dropdown);
   CHILD (skip_check);
   CHILD (roi_check);
@@ -2035,6 +2625,8 @@ picard_scan_panel_class_init (PicardScanPanelClass *klass)
   CHILD (strip_area);
   CHILD (hover_label);
   CHILD (diff_area);
+  CHILD (stages_label);
+  CHILD (stages_area);
 #undef CHILD
   gtk_widget_class_install_action (widget_class, "scan.start", NULL, scan_action);
   gtk_widget_class_install_action (widget_class, "scan.pause", NULL, scan_action);
@@ -2042,6 +2634,7 @@ picard_scan_panel_class_init (PicardScanPanelClass *klass)
   gtk_widget_class_install_action (widget_class, "scan.more-samples", NULL, scan_action);
   gtk_widget_class_install_action (widget_class, "scan.export-patch", NULL,
                                    export_patch_action);
+  gtk_widget_class_install_property_action (widget_class, "scan.show-stages", "show-stages");
   gtk_widget_class_install_action (widget_class, "scan.load-demo", NULL, model_action);
   gtk_widget_class_install_action (widget_class, "scan.choose-checkpoint", NULL, model_action);
 }
@@ -2051,6 +2644,7 @@ picard_scan_panel_init (PicardScanPanel *self)
 {
   static const char *metrics[G_N_ELEMENTS (metric_names) + 1];
   static const char *presets[G_N_ELEMENTS (dropout_presets) + 1];
+  static const char *backends[G_N_ELEMENTS (backend_names) + 1];
   static const char *ranges[G_N_ELEMENTS (range_names) + 1];
   static const struct { guint key; GdkModifierType mods; const char *action; } keys[] = {
     { GDK_KEY_F5, 0, "scan.start" },
@@ -2058,12 +2652,14 @@ picard_scan_panel_init (PicardScanPanel *self)
     { GDK_KEY_F5, GDK_SHIFT_MASK, "scan.cancel" },
     { GDK_KEY_m, GDK_CONTROL_MASK, "scan.more-samples" },
     { GDK_KEY_e, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "scan.export-patch" },
+    { GDK_KEY_a, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "scan.show-stages" },
     { GDK_KEY_k, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "scan.choose-checkpoint" },
   };
   GtkEventController *controller;
 
   memcpy (metrics, metric_names, sizeof metric_names);
   memcpy (presets, dropout_presets, sizeof dropout_presets);
+  memcpy (backends, backend_names, sizeof backend_names);
   memcpy (ranges, range_names, sizeof range_names);
   self->results = g_hash_table_new_full (NULL, NULL, NULL,
                                          (GDestroyNotify) picard_scan_result_unref);
@@ -2091,6 +2687,7 @@ picard_scan_panel_init (PicardScanPanel *self)
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "show-lattice", self->lattice_check, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "show-stages", self, "show-stages", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "overlay-lower-threshold", self->lower_adjustment, "value",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "overlay-upper-threshold", self->upper_adjustment, "value",
@@ -2101,6 +2698,11 @@ picard_scan_panel_init (PicardScanPanel *self)
   g_settings_bind_with_mapping (self->settings, "scan-dropout-layers", self->dropout_dropdown,
                                 "selected", G_SETTINGS_BIND_DEFAULT, get_string_index,
                                 set_string_index, presets, NULL);
+  g_settings_bind_with_mapping (self->settings, "compute-backend", self->backend_dropdown,
+                                "selected", G_SETTINGS_BIND_DEFAULT, get_string_index,
+                                set_string_index, backends, NULL);
+  g_signal_connect_swapped (self->settings, "changed::compute-backend",
+                            G_CALLBACK (backend_changed), self);
   g_settings_bind_with_mapping (self->settings, "scan-range", self->range_dropdown,
                                 "selected", G_SETTINGS_BIND_DEFAULT, get_string_index,
                                 set_string_index, ranges, NULL);
@@ -2118,6 +2720,7 @@ picard_scan_panel_init (PicardScanPanel *self)
 
   gtk_drawing_area_set_draw_func (self->strip_area, draw_strip, self, NULL);
   gtk_drawing_area_set_draw_func (self->diff_area, draw_diff, self, NULL);
+  gtk_drawing_area_set_draw_func (self->stages_area, draw_stages, self, NULL);
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "motion", G_CALLBACK (strip_motion), self);
   gtk_widget_add_controller (GTK_WIDGET (self->strip_area), controller);

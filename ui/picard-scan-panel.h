@@ -29,6 +29,9 @@ void picard_scan_panel_set_window (PicardScanPanel *self, PicardWindow *window);
 void picard_scan_panel_set_completer (PicardScanPanel *self, PicardCompleter *completer,
                                       const char *model_name);
 
+/* The window opened another volume: the results of the last one go, Start follows. */
+void picard_scan_panel_volume_changed (PicardScanPanel *self);
+
 /* Loads a checkpoint (a gen_*.pt file or a run's folder: the latest gen/dis pair; NULL: the
  * bundled demo model) on a worker thread with the dropout settings, then uses it. */
 void picard_scan_panel_load_model (PicardScanPanel *self, const char *path);
@@ -70,11 +73,29 @@ gboolean picard_scan_panel_hover_completion (PicardScanPanel *self, guint rank);
 const char *picard_scan_panel_get_hover_text (PicardScanPanel *self);
 GtkWidget *picard_scan_panel_get_patch_widget (PicardScanPanel *self);
 
+/* Inside the network, on request (the "show-stages" property, action scan.show-stages,
+ * Ctrl+Shift+A): per sample of the selected patch, the coarse stage's completion above the
+ * final one and contextual attention's offsets, computed on a worker thread. */
+void picard_scan_panel_set_show_stages (PicardScanPanel *self, gboolean show);
+gboolean picard_scan_panel_get_show_stages (PicardScanPanel *self);
+/* Whether they are shown, for the patch's current samples. */
+gboolean picard_scan_panel_has_stages (PicardScanPanel *self);
+/* What the panel says about them (computing, shown, or why not). */
+const char *picard_scan_panel_get_stages_text (PicardScanPanel *self);
+GtkWidget *picard_scan_panel_get_stages_widget (PicardScanPanel *self);
+/* Where a tile lies in that widget: @row 0 coarse, 1 final, 2 attention; @column the
+ * sample's rank (0 = closest). */
+gboolean picard_scan_panel_get_stages_tile (PicardScanPanel *self, guint row, guint column,
+                                            double *x, double *y, double *size);
+
 /* Writes the completions figure (the strip) atomically on a worker thread. */
 void picard_scan_panel_export_patch_async (PicardScanPanel *self, const char *path,
                                            PicardExportFormat format, GCancellable *cancellable,
                                            GAsyncReadyCallback callback, gpointer user_data);
 gboolean picard_scan_panel_export_patch_finish (PicardScanPanel *self, GAsyncResult *result,
                                                 GError **error);
+
+/* "vulkan" or "cpu" while a PICARD network is loaded, else NULL. */
+const char *picard_scan_panel_get_backend_name (PicardScanPanel *self);
 
 G_END_DECLS

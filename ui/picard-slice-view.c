@@ -13,7 +13,7 @@ struct _PicardSliceView {
   GtkWidget parent_instance;
 
   PicardRenderedSlice *rendered;
-  GArray *boxes;        /* PicardBox, labels owned */
+  GArray *boxes;        /* PicardAnnotationBox, labels owned */
   gboolean show_colorbar;
   char *colorbar_label;
   gboolean has_patch;
@@ -58,7 +58,7 @@ static guint signals[N_SIGNALS];
 static void
 box_clear (gpointer data)
 {
-  PicardBox *box = data;
+  PicardAnnotationBox *box = data;
 
   g_free ((char *) box->label);
 }
@@ -163,7 +163,7 @@ picard_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   figure.overlay = r->overlay;
   figure.overlay_surface = r->overlay_levels[level];
   figure.surface_reduction = 1u << level;
-  figure.boxes = self->boxes->len > 0 ? (const PicardBox *) self->boxes->data : NULL;
+  figure.boxes = self->boxes->len > 0 ? (const PicardAnnotationBox *) self->boxes->data : NULL;
   figure.n_boxes = self->boxes->len;
   figure.show_colorbar = self->show_colorbar;
   figure.colorbar_label = self->colorbar_label;
@@ -223,7 +223,8 @@ picard_slice_view_get_rendered (PicardSliceView *self)
 }
 
 void
-picard_slice_view_set_boxes (PicardSliceView *self, const PicardBox *boxes, guint n_boxes)
+picard_slice_view_set_boxes (PicardSliceView *self, const PicardAnnotationBox *boxes,
+                             guint n_boxes)
 {
   g_return_if_fail (PICARD_IS_SLICE_VIEW (self));
   g_return_if_fail (n_boxes == 0 || boxes != NULL);
@@ -231,7 +232,7 @@ picard_slice_view_set_boxes (PicardSliceView *self, const PicardBox *boxes, guin
   g_array_set_size (self->boxes, 0);
   for (guint i = 0; i < n_boxes; i++)
     {
-      PicardBox copy = boxes[i];
+      PicardAnnotationBox copy = boxes[i];
 
       copy.label = g_strdup (boxes[i].label);
       g_array_append_val (self->boxes, copy);
@@ -599,7 +600,7 @@ picard_slice_view_init (PicardSliceView *self)
   GtkEventController *controller;
   GtkGesture *gesture;
 
-  self->boxes = g_array_new (FALSE, TRUE, sizeof (PicardBox));
+  self->boxes = g_array_new (FALSE, TRUE, sizeof (PicardAnnotationBox));
   g_array_set_clear_func (self->boxes, box_clear);
   self->zoom = 1.0;
   self->fit = TRUE;

@@ -24,7 +24,8 @@ GtkWidget *picard_slice_view_new (void);
 void picard_slice_view_set_rendered (PicardSliceView *self, PicardRenderedSlice *rendered);
 PicardRenderedSlice *picard_slice_view_get_rendered (PicardSliceView *self);
 /* Boxes in the displayed orientation; copied, labels included. */
-void picard_slice_view_set_boxes (PicardSliceView *self, const PicardBox *boxes, guint n_boxes);
+void picard_slice_view_set_boxes (PicardSliceView *self, const PicardAnnotationBox *boxes,
+                                  guint n_boxes);
 guint picard_slice_view_get_n_boxes (PicardSliceView *self);
 void picard_slice_view_set_colorbar (PicardSliceView *self, gboolean show, const char *label);
 

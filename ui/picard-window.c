@@ -512,7 +512,7 @@ picard_window_is_idle (PicardWindow *self)
 static void
 update_boxes (PicardWindow *self)
 {
-  g_autoptr(GArray) boxes = g_array_new (FALSE, TRUE, sizeof (PicardBox));
+  g_autoptr(GArray) boxes = g_array_new (FALSE, TRUE, sizeof (PicardAnnotationBox));
   g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
   PicardRenderedSlice *shown = picard_slice_view_get_rendered (self->slice_view);
 
@@ -522,7 +522,7 @@ update_boxes (PicardWindow *self)
         const PicardLesion *lesion = &g_array_index (self->lesions, PicardLesion, i);
         int distance = ABS ((int) shown->slice - lesion->slice);
         int x = lesion->x, y = lesion->y;
-        PicardBox box = { 0 };
+        PicardAnnotationBox box = { 0 };
         char *label;
 
         if (distance > picard_lesion_get_half_depth (lesion))
@@ -539,7 +539,8 @@ update_boxes (PicardWindow *self)
         box.label = label;
         g_array_append_val (boxes, box);
       }
-  picard_slice_view_set_boxes (self->slice_view, (const PicardBox *) boxes->data, boxes->len);
+  picard_slice_view_set_boxes (self->slice_view, (const PicardAnnotationBox *) boxes->data,
+                               boxes->len);
 }
 
 static void
@@ -1246,6 +1247,7 @@ apply_volume (PicardWindow *self, OpenJob *job)
 
   update_volume_labels (self);
   fill_lesion_list (self);
+  picard_scan_panel_volume_changed (self->scan_panel);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-lesion",
                                  self->lesions != NULL && self->lesions->len > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-lesion",
@@ -1570,7 +1572,7 @@ update_recent_menu (PicardWindow *self)
 
 typedef struct {
   PicardRenderedSlice *rendered;
-  GArray *boxes;       /* PicardBox, labels owned */
+  GArray *boxes;       /* PicardAnnotationBox, labels owned */
   char **caption;
   char *colorbar_label;
   gboolean show_colorbar;
@@ -1646,7 +1648,7 @@ export_figure_init (ExportJob *job, PicardFigure *figure)
   figure->window_level = r->window_level;
   figure->heatmap = r->heatmap != NULL ? g_bytes_get_data (r->heatmap, NULL) : NULL;
   figure->overlay = r->overlay;
-  figure->boxes = job->boxes->len > 0 ? (const PicardBox *) job->boxes->data : NULL;
+  figure->boxes = job->boxes->len > 0 ? (const PicardAnnotationBox *) job->boxes->data : NULL;
   figure->n_boxes = job->boxes->len;
   figure->caption = (const char *const *) job->caption;
   figure->colorbar_label = job->colorbar_label;
@@ -1744,7 +1746,7 @@ export_job_new (PicardWindow *self, gboolean caption, GError **error)
     }
   job = g_new0 (ExportJob, 1);
   job->rendered = picard_rendered_slice_ref (shown);
-  job->boxes = g_array_new (FALSE, TRUE, sizeof (PicardBox));
+  job->boxes = g_array_new (FALSE, TRUE, sizeof (PicardAnnotationBox));
   /* The boxes as on screen, copied with their labels for the worker. */
   if (self->show_boxes && self->lesions != NULL)
     for (guint i = 0; i < self->lesions->len; i++)
@@ -1752,7 +1754,7 @@ export_job_new (PicardWindow *self, gboolean caption, GError **error)
         const PicardLesion *lesion = &g_array_index (self->lesions, PicardLesion, i);
         int distance = ABS ((int) shown->slice - lesion->slice);
         int x = lesion->x, y = lesion->y;
-        PicardBox box = { 0 };
+        PicardAnnotationBox box = { 0 };
 
         if (distance > picard_lesion_get_half_depth (lesion))
           continue;
@@ -1778,7 +1780,7 @@ export_job_new (PicardWindow *self, gboolean caption, GError **error)
 static void
 export_boxes_clear (gpointer data)
 {
-  g_free ((char *) ((PicardBox *) data)->label);
+  g_free ((char *) ((PicardAnnotationBox *) data)->label);
 }
 
 void

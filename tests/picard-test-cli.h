@@ -1,0 +1,29 @@
+/* picard-test-cli.h: what tests share to run programs and to clean up after themselves:
+ * the built picard-cli (env PICARD_CLI), Debian's python3 (env PYTHON), and removing the
+ * folder trees they made. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Runs picard-cli with the NULL-terminated arguments and returns its exit status; its stdout
+ * and stderr go to @out and @err (either may be NULL: then they are dropped, never mixed into
+ * the test's own TAP output). Not exiting normally (a crash) fails the test. */
+int picard_test_run_cli (char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
+/* The same with the arguments as a NULL-terminated array. */
+int picard_test_run_cliv (char **out, char **err, const char *const *args);
+
+/* Runs $PYTHON (default /usr/bin/python3) with the NULL-terminated @args in @cwd (NULL: the
+ * source tree), with the source tree on PYTHONPATH and no bytecode written there. Returns
+ * TRUE and its stdout in @out (may be NULL); on failure sets @error with its stderr. */
+gboolean picard_test_spawn_python (const char *cwd, const char *const *args, char **out,
+                                   GError **error);
+/* The same, failing the test when python does; returns its stdout. */
+char *picard_test_run_python (const char *cwd, const char *const *args);
+
+/* Removes @path and all below it, without following links into other trees; folders a test
+ * made read-only are opened first. Every removal must succeed. */
+void picard_test_remove_tree (const char *path);
+
+G_END_DECLS
