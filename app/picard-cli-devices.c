@@ -1,10 +1,25 @@
 /* picard-cli devices: the Vulkan devices of the machine, which one the engine selects
- * (PICARD_VK_DEVICE overrides) and what it uses there. */
+ * (PICARD_VK_DEVICE overrides) and what it uses there, and the network's backend. */
 #include "picard-cli.h"
 
 #include <stdio.h>
 
+#include "picard-network.h"
 #include "picard-vk.h"
+
+/* What the network commands and the viewer will use (--backend, PICARD_BACKEND). */
+static gboolean
+print_backend (GError **error)
+{
+  g_autoptr (PicardVkDevice) device = NULL;
+  g_autofree char *reason = NULL;
+
+  if (picard_backend_choose (PICARD_BACKEND_AUTO, &device, &reason, error)
+      == PICARD_BACKEND_AUTO)
+    return FALSE;
+  printf ("Network backend: %s\n", reason);
+  return TRUE;
+}
 
 int
 picard_cli_devices (int argc, char **argv)
@@ -27,7 +42,15 @@ picard_cli_devices (int argc, char **argv)
 
   devices = picard_vk_enumerate_devices (&error);
   if (devices == NULL)
-    return picard_cli_fail ("devices", error);
+    {
+      /* Still worth knowing: the network runs on the CPU. */
+      int status = picard_cli_fail ("devices", error);
+
+      g_clear_error (&error);
+      if (!print_backend (&error))
+        return picard_cli_fail ("devices", error);
+      return status;
+    }
   int selected = picard_vk_select_device (devices, &error);
   if (selected < 0)
     return picard_cli_fail ("devices", error);
@@ -44,5 +67,8 @@ picard_cli_devices (int argc, char **argv)
     return picard_cli_fail ("devices", error);
   g_autofree char *choices = picard_vk_device_describe_choices (device);
   printf ("Engine on device %u: %s\n", picard_vk_device_get_info (device)->index, choices);
+  g_clear_pointer (&device, picard_vk_device_free);
+  if (!print_backend (&error))
+    return picard_cli_fail ("devices", error);
   return 0;
 }

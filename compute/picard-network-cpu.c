@@ -31,7 +31,7 @@ typedef struct {
   guint h, w;
   dnnl_stream_t stream;
   GArray *steps;                  /* Step */
-  guint coarse_end, fine_end, pm_end;
+  guint coarse_end, pm_end;         /* where the C steps come in */
   GPtrArray *memories;            /* owned dnnl_memory_t */
   GPtrArray *primitives;          /* owned dnnl_primitive_t */
   dnnl_memory_t *dropout;         /* per active dropout layer: 1 x C x 1 x 1, handle per sample */
@@ -53,6 +53,7 @@ typedef struct {
   dnnl_stream_t stream;           /* the critic's, and the weights' reorders */
   char *device_name;
   guint n_threads;
+  gboolean samples_in_parallel;   /* else one sample at a time on all cores */
   CpuPlan **plans;                /* one per thread */
   CriticPlan *critic_plan;
 } CpuBackend;
@@ -487,7 +488,6 @@ plan_new (PicardNetwork *net, guint h, guint w, GError **error)
   if ((branch_a = add_chain (&b, net, plan, PICARD_FINE_CONV_FIRST, PICARD_FINE_CONV_LAST, xnow,
                              NULL, error)) == NULL)
     goto fail;
-  plan->fine_end = plan->steps->len;
   if (add_chain (&b, net, plan, PICARD_FINE_PM_FIRST, PICARD_FINE_PM6, xnow, plan->p6,
                  error) == NULL)
     goto fail;
@@ -801,9 +801,11 @@ run_sample (PicardNetwork *net, CpuPlan *plan, const PicardNetworkChunk *c, guin
   gsize plane = (gsize) c->height * c->width, sample = plane * d;
   gsize feat = (gsize) c4 * (c->height / 4) * (c->width / 4);
   gsize l = (gsize) (c->height / 8) * (c->width / 8);
-  const float *x = c->x + i * sample;
-  const float *m = c->mask + (c->mask_n == 1 ? 0 : i) * plane;
-  const float *om = c->ones_mask + (c->mask_n == 1 ? 0 : i) * 2 * plane;
+  /* Samples of one group read their shared row in place. */
+  gsize row = i / c->repeat;
+  const float *x = c->x + row * sample;
+  const float *m = c->mask + (c->mask_n == 1 ? 0 : row) * plane;
+  const float *om = c->ones_mask + (c->mask_n == 1 ? 0 : row) * 2 * plane;
 
   for (guint k = 0; k < n_drop; k++)
     {
@@ -843,8 +845,9 @@ static gboolean
 cpu_run (PicardNetwork *net, const PicardNetworkChunk *c, GError **error)
 {
   CpuBackend *cpu = CPU (net);
-  /* A lone sample gets every core inside its layers. */
-  guint n_threads = MIN (cpu->n_threads, c->n);
+  /* A lone sample gets every core inside its layers; so does every sample with
+   * PICARD_CPU_PARALLEL=layers (for comparing the two in benchmarks). */
+  guint n_threads = cpu->samples_in_parallel ? MIN (cpu->n_threads, c->n) : 1;
   GError *first_error = NULL;
 
   for (guint t = 0; t < n_threads; t++)
@@ -1026,6 +1029,7 @@ picard_network_cpu_attach (PicardNetwork *net, GError **error)
   net->backend = &cpu_backend;
   net->backend_data = cpu;
   cpu->n_threads = (guint) MAX (omp_get_max_threads (), 1);
+  cpu->samples_in_parallel = g_strcmp0 (g_getenv ("PICARD_CPU_PARALLEL"), "layers") != 0;
   cpu->plans = g_new0 (CpuPlan *, cpu->n_threads);
   if (!check (dnnl_engine_create (&cpu->engine, dnnl_cpu, 0), "dnnl_engine_create", error)
       || !check (dnnl_stream_create (&cpu->stream, cpu->engine, dnnl_stream_default_flags),

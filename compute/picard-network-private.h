@@ -34,12 +34,14 @@ typedef struct {
   float *weight, *bias;
 } PicardCriticLayer;
 
-/* One chunk of prepared samples for a backend's run(). */
+/* One chunk of prepared samples for a backend's run(). Consecutive samples may share an
+ * input row: sample i reads row i / repeat of x, mask and ones_mask (rows = n / repeat). */
 typedef struct {
   guint n, height, width;
   guint capacity;              /* the n of every chunk of this forward but the last (>= n) */
-  guint mask_n;                /* 1 or n */
-  const float *x;              /* n x d x h x w, the hole already blanked */
+  guint repeat;                /* >= 1; divides n and capacity */
+  guint mask_n;                /* 1 or rows */
+  const float *x;              /* rows x d x h x w, the hole already blanked */
   const float *mask;           /* mask_n x 1 x h x w */
   const float *ones_mask;      /* mask_n x 2 x h x w: (ones, mask), the generators' extra input */
   const float *mm;             /* h/8 * w/8: attention's background patches */

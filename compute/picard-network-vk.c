@@ -17,9 +17,10 @@ typedef struct {
   PicardVkBuffer *bias;
 } VkConv;
 
-/* One recorded graph for (height, width, n, mask_n) with its tensors. */
+/* One recorded graph for (height, width, n, rows, mask_n) with its tensors: x holds the rows
+ * distinct inputs (n / rows consecutive samples share one), mask and om 1 or rows. */
 typedef struct {
-  guint h, w, n, mask_n;
+  guint h, w, n, rows, mask_n;
   PicardVkGraph *graph;
   GPtrArray *tensors;   /* owned PicardVkTensor */
   GPtrArray *weights;   /* owned PicardVkWeights */
@@ -298,7 +299,8 @@ chain (Plan *plan, PicardNetwork *net, guint first, guint last, PicardVkTensor *
 }
 
 static Plan *
-plan_new (PicardNetwork *net, guint h, guint w, guint n, guint mask_n, GError **error)
+plan_new (PicardNetwork *net, guint h, guint w, guint n, guint rows, guint mask_n,
+          GError **error)
 {
   Plan *plan = g_new0 (Plan, 1);
   guint d = net->input_dim, c4 = 4 * net->cnum;
@@ -310,7 +312,7 @@ plan_new (PicardNetwork *net, guint h, guint w, guint n, guint mask_n, GError **
   PicardVkWeights *raw, *pat, *pn;
   PicardVkConvParams match = { 1, 1, 1, PICARD_VK_ACT_NONE, 0.0f, 0 };
 
-  plan->h = h, plan->w = w, plan->n = n, plan->mask_n = mask_n;
+  plan->h = h, plan->w = w, plan->n = n, plan->rows = rows, plan->mask_n = mask_n;
   plan->graph = picard_vk_graph_new (VK (net)->device);
   plan->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) picard_vk_tensor_free);
   plan->weights = g_ptr_array_new_with_free_func ((GDestroyNotify) picard_vk_weights_free);
@@ -342,7 +344,7 @@ plan_new (PicardNetwork *net, guint h, guint w, guint n, guint mask_n, GError **
     goto fail;
   g_ptr_array_add (plan->buffers, plan->mm);
 
-  if ((plan->x = plan_tensor (plan, net, n, d, h, w, error)) == NULL
+  if ((plan->x = plan_tensor (plan, net, rows, d, h, w, error)) == NULL
       || (plan->om = plan_tensor (plan, net, mask_n, 2, h, w, error)) == NULL
       || (plan->mask = plan_tensor (plan, net, mask_n, 1, h, w, error)) == NULL
       || (xin = plan_tensor (plan, net, n, d + 2, h, w, error)) == NULL
@@ -364,7 +366,9 @@ plan_new (PicardNetwork *net, guint h, guint w, guint n, guint mask_n, GError **
       || (pn = plan_weights (plan, net, n, l, c4, 3, error)) == NULL)
     goto fail;
 
-  /* Coarse: concat(x, ones, mask) -> conv1 .. conv17, clamp. */
+  /* x, om and mask are read in groups (n / rows samples per row) by the concats and the
+   * composes, which expand them on the device.
+   * Coarse: concat(x, ones, mask) -> conv1 .. conv17, clamp. */
   if (!picard_vk_op_concat (plan->graph, plan->x, plan->om, xin, error)
       || !chain (plan, net, PICARD_COARSE_FIRST, PICARD_COARSE_LAST, xin, scratch, plan->xs1, 0, NULL, error)
       || !picard_vk_op_clamp (plan->graph, -1.0f, 1.0f, plan->xs1, plan->xs1, error)
@@ -498,28 +502,29 @@ static gboolean
 vk_run (PicardNetwork *net, const PicardNetworkChunk *c, GError **error)
 {
   VkBackend *vk = VK (net);
-  guint chunk = c->capacity, mask_n = c->mask_n == 1 ? 1 : chunk;
-  guint n_drop = net->dropout_names->len - 1;
+  guint chunk = c->capacity, rows = chunk / c->repeat, mask_n = c->mask_n == 1 ? 1 : rows;
+  guint valid_rows = c->n / c->repeat, n_drop = net->dropout_names->len - 1;
   gsize plane = (gsize) c->height * c->width, sample = plane * net->input_dim;
   gsize feat_plane = (gsize) 4 * net->cnum * (c->height / 4) * (c->width / 4);
   gsize mm_len = (gsize) (c->height / 8) * (c->width / 8);
   g_autofree float *xbuf = NULL, *mbuf = NULL, *ombuf = NULL, *dbuf = NULL;
 
   if (vk->plan == NULL || vk->plan->h != c->height || vk->plan->w != c->width
-      || vk->plan->n != chunk || vk->plan->mask_n != mask_n)
+      || vk->plan->n != chunk || vk->plan->rows != rows || vk->plan->mask_n != mask_n)
     {
       g_clear_pointer (&vk->plan, plan_free);
-      vk->plan = plan_new (net, c->height, c->width, chunk, mask_n, error);
+      vk->plan = plan_new (net, c->height, c->width, chunk, rows, mask_n, error);
       if (vk->plan == NULL)
         return FALSE;
     }
-  /* A short chunk repeats its last sample: the graph keeps its batch size. */
-  xbuf = g_new (float, sample * chunk);
+  /* Only the distinct rows travel. A short chunk repeats its last row (and sample): the graph
+   * keeps its batch size. */
+  xbuf = g_new (float, sample * rows);
   mbuf = g_new (float, plane * mask_n);
   ombuf = g_new (float, plane * 2 * mask_n);
-  for (guint i = 0; i < chunk; i++)
+  for (guint i = 0; i < rows; i++)
     {
-      guint src = MIN (i, c->n - 1);
+      guint src = MIN (i, valid_rows - 1);
 
       memcpy (xbuf + i * sample, c->x + src * sample, sample * sizeof (float));
       if (i < mask_n)

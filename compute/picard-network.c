@@ -252,51 +252,66 @@ picard_backend_from_string (const char *text, PicardBackend *backend, GError **e
   return FALSE;
 }
 
+PicardBackend
+picard_backend_choose (PicardBackend backend, PicardVkDevice **device, char **reason,
+                       GError **error)
+{
+  g_autoptr(GError) vk_error = NULL;
+  const char *env = g_getenv ("PICARD_BACKEND");
+  const PicardVkDeviceInfo *info;
+
+  g_return_val_if_fail (device != NULL && reason != NULL, PICARD_BACKEND_AUTO);
+
+  *device = NULL;
+  *reason = NULL;
+  if (backend == PICARD_BACKEND_AUTO && env != NULL && *env != '\0'
+      && !picard_backend_from_string (env, &backend, error))
+    {
+      g_prefix_error (error, "PICARD_BACKEND: ");
+      return PICARD_BACKEND_AUTO;
+    }
+  if (backend == PICARD_BACKEND_CPU)
+    {
+      *reason = g_strdup ("oneDNN on the CPU, as asked");
+      return PICARD_BACKEND_CPU;
+    }
+  *device = picard_vk_device_new (backend == PICARD_BACKEND_VULKAN ? error : &vk_error);
+  if (*device == NULL && backend == PICARD_BACKEND_VULKAN)
+    return PICARD_BACKEND_AUTO;
+  info = *device != NULL ? picard_vk_device_get_info (*device) : NULL;
+  if (backend == PICARD_BACKEND_VULKAN)
+    *reason = g_strdup_printf ("Vulkan on %s, as asked", info->name);
+  /* Shaders on a CPU Vulkan device (lavapipe) run several times slower than oneDNN on the
+   * same cores; a device named in PICARD_VK_DEVICE is the user's explicit choice. */
+  else if (info == NULL)
+    *reason = g_strdup_printf ("oneDNN on the CPU, because there is no Vulkan device (%s)",
+                               vk_error->message);
+  else if (info->type == VK_PHYSICAL_DEVICE_TYPE_CPU && g_getenv ("PICARD_VK_DEVICE") == NULL)
+    *reason = g_strdup_printf ("oneDNN on the CPU, because the only Vulkan device, %s, runs on "
+                               "the CPU itself", info->name);
+  else
+    *reason = g_strdup_printf ("Vulkan on %s (%s)", info->name,
+                               picard_vk_device_type_name (info->type));
+  if (g_str_has_prefix (*reason, "oneDNN"))
+    {
+      g_clear_pointer (device, picard_vk_device_free);
+      return PICARD_BACKEND_CPU;
+    }
+  return PICARD_BACKEND_VULKAN;
+}
+
 PicardNetwork *
 picard_network_open (PicardBackend backend, const char *path, gint64 iteration,
                      GError **error)
 {
   g_autoptr(PicardNetwork) net = NULL;
   g_autoptr(PicardVkDevice) device = NULL;
-  g_autoptr(GError) vk_error = NULL;
   g_autofree char *reason = NULL;
-  const char *env = g_getenv ("PICARD_BACKEND");
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  if (backend == PICARD_BACKEND_AUTO && env != NULL && *env != '\0'
-      && !picard_backend_from_string (env, &backend, error))
-    {
-      g_prefix_error (error, "PICARD_BACKEND: ");
-      return NULL;
-    }
-  if (backend != PICARD_BACKEND_CPU)
-    {
-      device = picard_vk_device_new (backend == PICARD_BACKEND_VULKAN ? error : &vk_error);
-      if (device == NULL && backend == PICARD_BACKEND_VULKAN)
-        return NULL;
-    }
-  if (backend == PICARD_BACKEND_AUTO)
-    {
-      const PicardVkDeviceInfo *info = device != NULL ? picard_vk_device_get_info (device) : NULL;
-
-      /* Shaders on a CPU Vulkan device (lavapipe) run several times slower than oneDNN on the
-       * same cores; a device named in PICARD_VK_DEVICE is the user's explicit choice. */
-      if (info == NULL)
-        reason = g_strdup_printf ("oneDNN on the CPU, because there is no Vulkan device (%s)",
-                                  vk_error->message);
-      else if (info->type == VK_PHYSICAL_DEVICE_TYPE_CPU && g_getenv ("PICARD_VK_DEVICE") == NULL)
-        {
-          reason = g_strdup_printf ("oneDNN on the CPU, because the only Vulkan device, %s, "
-                                    "runs on the CPU itself", info->name);
-          g_clear_pointer (&device, picard_vk_device_free);
-        }
-      else
-        reason = g_strdup_printf ("Vulkan on %s (%s)", info->name,
-                                  picard_vk_device_type_name (info->type));
-    }
-  net = network_load (path, iteration, error);
-  if (net == NULL)
+  if (picard_backend_choose (backend, &device, &reason, error) == PICARD_BACKEND_AUTO
+      || (net = network_load (path, iteration, error)) == NULL)
     return NULL;
   if (device != NULL)
     {
@@ -306,9 +321,7 @@ picard_network_open (PicardBackend backend, const char *path, gint64 iteration,
     }
   else if (!picard_network_cpu_attach (net, error))
     return NULL;
-  net->backend_reason = reason != NULL ? g_steal_pointer (&reason)
-                        : g_strdup (backend == PICARD_BACKEND_CPU ? "the CPU backend was asked for"
-                                                                   : "Vulkan was asked for");
+  net->backend_reason = g_steal_pointer (&reason);
   return g_steal_pointer (&net);
 }
 
@@ -547,11 +560,26 @@ attention_mm (const float *mask, guint h, guint w, float *mm)
 static gboolean
 check_input (PicardNetwork *net, const PicardNetworkInput *in, GError **error)
 {
-  if (in->n == 0 || in->x == NULL || in->mask == NULL
-      || (in->mask_n != 1 && in->mask_n != in->n))
+  guint repeat = MAX (in->repeat, 1);
+
+  if (in->n == 0 || in->x == NULL || in->mask == NULL)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                   "The network needs at least one sample and one mask or one per sample");
+                   "The network needs at least one sample, its input and a mask");
+      return FALSE;
+    }
+  if (in->n % repeat != 0)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "%u samples do not split into groups of %u that share an input; give a "
+                   "multiple of the repeat", in->n, repeat);
+      return FALSE;
+    }
+  if (in->mask_n != 1 && in->mask_n != in->n / repeat)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "The network needs one mask for the batch or one per input row (%u), not "
+                   "%u", in->n / repeat, in->mask_n);
       return FALSE;
     }
   if (in->height % 8 != 0 || in->width % 8 != 0 || in->height < 16 || in->width < 16
@@ -569,9 +597,9 @@ gboolean
 picard_network_forward (PicardNetwork *net, const PicardNetworkInput *in,
                         PicardNetworkOutput *out, GCancellable *cancellable, GError **error)
 {
-  guint d, h, w, chunk, n_drop, mask_n;
+  guint d, h, w, chunk, repeat, group, rows, n_drop;
   gsize plane, sample, feat_plane, mm_len;
-  g_autofree float *xbuf = NULL, *ombuf = NULL, *mm = NULL, *scores = NULL;
+  g_autofree float *xbuf = NULL, *mbuf = NULL, *ombuf = NULL, *mm = NULL, *scores = NULL;
   g_autofree guint32 *pids = NULL, *sids = NULL;
   g_autofree float **dbuf = NULL;
   PicardNetworkChunk c = { 0 };
@@ -587,24 +615,34 @@ picard_network_forward (PicardNetwork *net, const PicardNetworkInput *in,
   feat_plane = (gsize) 4 * net->cnum * (h / 4) * (w / 4);
   mm_len = (gsize) (h / 8) * (w / 8);
   n_drop = net->dropout_names->len - 1;
-  chunk = MIN (picard_network_get_chunk_size (net, h, w), in->n);
-  mask_n = in->mask_n == 1 ? 1 : chunk;
+  repeat = MAX (in->repeat, 1);
+  chunk = picard_network_get_chunk_size (net, h, w);
+  /* Chunks of whole groups, so that a shared input travels once; a chunk smaller than a group
+   * gives each of its samples its own copy (the results are the same either way). */
+  group = chunk >= repeat ? repeat : 1;
+  chunk = MIN (chunk / group * group, in->n);
+  rows = chunk / group;
 
   mm = g_new (float, mm_len);
   attention_mm (in->mask, h, w, mm);
-  xbuf = g_new (float, sample * chunk);
-  ombuf = g_new (float, plane * 2 * mask_n);
+  xbuf = g_new (float, sample * rows);
+  if (in->mask_n != 1)
+    mbuf = g_new (float, plane * rows);
+  ombuf = g_new (float, plane * 2 * (in->mask_n == 1 ? 1 : rows));
   pids = g_new (guint32, chunk);
   sids = g_new (guint32, chunk);
   dbuf = g_new0 (float *, MAX (n_drop, 1));
   if (out->offsets != NULL)
     scores = g_new (float, (gsize) chunk * mm_len * mm_len);
-  c.height = h, c.width = w, c.capacity = chunk, c.mm = mm;
+  c.height = h, c.width = w, c.capacity = chunk, c.repeat = group, c.mm = mm;
+  c.x = xbuf;
+  c.mask = in->mask_n == 1 ? in->mask : mbuf;
   c.ones_mask = ombuf;
   c.dropout = (const float *const *) dbuf;
   for (guint start = 0; start < in->n && ok; start += chunk)
     {
-      guint valid = MIN (chunk, in->n - start);
+      guint valid = MIN (chunk, in->n - start), valid_rows = valid / group;
+      gsize prev = G_MAXSIZE;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
@@ -612,28 +650,36 @@ picard_network_forward (PicardNetwork *net, const PicardNetworkInput *in,
           break;
         }
       c.n = valid;
-      c.mask_n = in->mask_n == 1 ? 1 : valid;
-      c.mask = in->mask + (in->mask_n == 1 ? 0 : start * plane);
-      for (guint i = 0; i < valid; i++)
+      c.mask_n = in->mask_n == 1 ? 1 : valid_rows;
+      for (guint r = 0; r < valid_rows; r++)
         {
-          guint src = start + i;
-          const float *m = in->mask + (in->mask_n == 1 ? 0 : (gsize) src * plane);
-          float *x = xbuf + (gsize) i * sample;
+          /* The input row that the chunk's row r reads. */
+          gsize src = (start + (gsize) r * group) / repeat;
+          const float *m = in->mask + (in->mask_n == 1 ? 0 : src * plane);
+          float *x = xbuf + (gsize) r * sample;
 
-          /* PICARD blanks the hole before completing. */
-          for (guint ch = 0; ch < d; ch++)
-            for (gsize k = 0; k < plane; k++)
-              x[ch * plane + k] = in->x[(gsize) src * sample + ch * plane + k] * (1.0f - m[k]);
-          if (i < (guint) c.mask_n)
+          /* PICARD blanks the hole before completing: once per input row. */
+          if (src == prev)
+            memcpy (x, x - sample, sample * sizeof (float));
+          else
+            for (guint ch = 0; ch < d; ch++)
+              for (gsize k = 0; k < plane; k++)
+                x[ch * plane + k] = in->x[src * sample + ch * plane + k] * (1.0f - m[k]);
+          prev = src;
+          if (mbuf != NULL)
+            memcpy (mbuf + (gsize) r * plane, m, plane * sizeof (float));
+          if (r < c.mask_n)
             for (gsize k = 0; k < plane; k++)
               {
-                ombuf[(gsize) i * 2 * plane + k] = 1.0f;
-                ombuf[(gsize) i * 2 * plane + plane + k] = m[k];
+                ombuf[(gsize) r * 2 * plane + k] = 1.0f;
+                ombuf[(gsize) r * 2 * plane + plane + k] = m[k];
               }
-          pids[i] = in->patch_ids != NULL ? in->patch_ids[src] : 0;
-          sids[i] = in->sample_ids != NULL ? in->sample_ids[src] : 0;
         }
-      c.x = xbuf;
+      for (guint i = 0; i < valid; i++)
+        {
+          pids[i] = in->patch_ids != NULL ? in->patch_ids[start + i] : 0;
+          sids[i] = in->sample_ids != NULL ? in->sample_ids[start + i] : 0;
+        }
       for (guint k = 0; k < n_drop; k++)
         {
           int index = picard_network_find_layer (g_ptr_array_index (net->dropout_names, k));
@@ -822,7 +868,7 @@ completer_complete (PicardCompleter *completer, const PicardCompletionBatch *bat
   PicardNetwork *net = PICARD_NETWORK_COMPLETER (completer)->net;
   guint p = batch->patch_size, hh = batch->hole_size, offset, n;
   gsize plane = (gsize) p * p, hole_len = (gsize) hh * hh;
-  g_autofree float *x = NULL, *mask = NULL, *completion = NULL, *gt = NULL;
+  g_autofree float *mask = NULL, *completion = NULL, *gt = NULL;
   g_autofree guint32 *pids = NULL, *sids = NULL;
   PicardNetworkInput in = { 0 };
   PicardNetworkOutput out = { 0 };
@@ -833,7 +879,6 @@ completer_complete (PicardCompleter *completer, const PicardCompletionBatch *bat
   n = batch->n_patches * batch->n_samples;
   if (n == 0)
     return TRUE;
-  x = g_new (float, plane * n);
   pids = g_new (guint32, n);
   sids = g_new (guint32, n);
   for (guint b = 0; b < batch->n_patches; b++)
@@ -841,8 +886,6 @@ completer_complete (PicardCompleter *completer, const PicardCompletionBatch *bat
       {
         guint i = b * batch->n_samples + s;
 
-        memcpy (x + (gsize) i * plane, batch->patches + (gsize) b * plane,
-                plane * sizeof (float));
         pids[i] = batch->patch_ids[b];
         sids[i] = batch->sample_ids[s];
       }
@@ -851,8 +894,10 @@ completer_complete (PicardCompleter *completer, const PicardCompletionBatch *bat
     for (guint c = offset; c < offset + hh; c++)
       mask[(gsize) r * p + c] = 1.0f;
   completion = g_new (float, plane * n);
-  in.n = n, in.height = p, in.width = p, in.x = x, in.mask = mask, in.mask_n = 1;
+  /* The samples of a patch share its pixels: each patch travels once. */
+  in.n = n, in.height = p, in.width = p, in.x = batch->patches, in.mask = mask, in.mask_n = 1;
   in.patch_ids = pids, in.sample_ids = sids, in.seed = batch->seed;
+  in.repeat = batch->n_samples;
   out.completion = completion;
   if (!picard_network_forward (net, &in, &out, cancellable, error))
     return FALSE;

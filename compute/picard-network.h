@@ -47,6 +47,11 @@ PicardNetwork *picard_network_new_cpu (const char *path, gint64 iteration, GErro
  * it opened. */
 PicardNetwork *picard_network_open (PicardBackend backend, const char *path, gint64 iteration,
                                     GError **error);
+/* The backend AUTO (or PICARD_BACKEND) resolves to, as picard_network_open() decides:
+ * VULKAN with the opened *@device, or CPU with *@device NULL; *@reason says why in words
+ * (g_free). AUTO with @error set when an explicit choice cannot be had. */
+PicardBackend picard_backend_choose (PicardBackend backend, PicardVkDevice **device,
+                                     char **reason, GError **error);
 /* "vulkan" or "cpu". */
 const char *picard_network_get_backend_name (PicardNetwork *net);
 /* The device in words: the Vulkan device's name, or the CPU with oneDNN's version and ISA. */
@@ -91,15 +96,21 @@ void picard_network_set_max_chunk (PicardNetwork *net, guint max_chunk);
 typedef struct {
   guint n;                    /* samples */
   guint height, width;        /* multiples of 8, at least 16 */
-  /* n x input_dim x height x width in [-1, 1]; the hole pixels are ignored (PICARD zeroes
-   * them: so does forward()). */
+  /* rows x input_dim x height x width in [-1, 1], rows = n / repeat; the hole pixels are
+   * ignored (PICARD zeroes them: so does forward()). */
   const float *x;
-  const float *mask;          /* mask_n x 1 x height x width, 1 in the hole, 0 elsewhere */
-  guint mask_n;               /* 1 (one mask for the batch) or n */
+  /* mask_n x 1 x height x width, 1 in the hole, 0 elsewhere */
+  const float *mask;
+  guint mask_n;               /* 1 (one mask for the batch) or rows (one per row of x) */
   /* For dropout: sample i is (patch_ids[i], sample_ids[i]); NULL reads as 0. */
   const guint32 *patch_ids;
   const guint32 *sample_ids;
   guint64 seed;
+  /* Consecutive samples that share one input (the M samples of a patch): sample i reads row
+   * i / repeat of x (and of mask). n must be a multiple of it; 0 or 1: every sample has its
+   * own row. A shared row is blanked and uploaded once per chunk and expanded on the
+   * device; the results are bit-identical to giving every sample its own copy. */
+  guint repeat;
 } PicardNetworkInput;
 
 /* Every output is optional (NULL: not fetched). */

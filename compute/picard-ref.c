@@ -135,19 +135,23 @@ picard_ref_clamp (gsize count, const float *in, float lo, float hi, float *out)
 }
 
 void
-picard_ref_compose (guint n, guint c, guint h, guint w, const float *a, const float *b,
-                    const float *m, guint mask_n, float *out)
+picard_ref_compose (guint n, guint c, guint h, guint w, const float *a, guint a_n,
+                    const float *b, guint b_n, const float *m, guint mask_n, float *out)
 {
-  const gsize hw = (gsize) h * w;
+  const gsize hw = (gsize) h * w, chw = hw * c;
 
   for (guint i = 0; i < n; i++)
-    for (guint ch = 0; ch < c; ch++)
-      for (gsize p = 0; p < hw; p++)
-        {
-          gsize e = ((gsize) i * c + ch) * hw + p;
-          float mv = m[(mask_n > 1 ? i : 0) * hw + p];
-          out[e] = a[e] * mv + b[e] * (1.0f - mv);
-        }
+    {
+      const float *ai = a + (gsize) i * a_n / n * chw, *bi = b + (gsize) i * b_n / n * chw;
+      const float *mi = m + (gsize) i * mask_n / n * hw;
+
+      for (guint ch = 0; ch < c; ch++)
+        for (gsize p = 0; p < hw; p++)
+          {
+            gsize e = (gsize) ch * hw + p;
+            out[(gsize) i * chw + e] = ai[e] * mi[p] + bi[e] * (1.0f - mi[p]);
+          }
+    }
 }
 
 void
@@ -158,9 +162,9 @@ picard_ref_concat (guint n, guint h, guint w, guint ca, const float *a, guint a_
 
   for (guint i = 0; i < n; i++)
     {
-      memcpy (out + (gsize) i * (ca + cb) * hw, a + (a_n > 1 ? i : 0) * ca * hw,
+      memcpy (out + (gsize) i * (ca + cb) * hw, a + (gsize) i * a_n / n * ca * hw,
               ca * hw * sizeof (float));
-      memcpy (out + ((gsize) i * (ca + cb) + ca) * hw, b + (b_n > 1 ? i : 0) * cb * hw,
+      memcpy (out + ((gsize) i * (ca + cb) + ca) * hw, b + (gsize) i * b_n / n * cb * hw,
               cb * hw * sizeof (float));
     }
 }

@@ -39,10 +39,11 @@ void picard_ref_conv2d (guint n, guint cin, guint h, guint w, const float *in,
 void picard_ref_nearest (guint n, guint c, guint h, guint w, const float *in, gboolean up,
                          guint factor, float *out);
 void picard_ref_clamp (gsize count, const float *in, float lo, float hi, float *out);
-/* out = a * m + b * (1 - m), m [mask_n, 1, h, w] with mask_n 1 or n. */
-void picard_ref_compose (guint n, guint c, guint h, guint w, const float *a, const float *b,
-                         const float *m, guint mask_n, float *out);
-/* out [n, ca + cb, h, w] = [a, b]; a_n, b_n are 1 (broadcast) or n. */
+/* out [n, c, h, w] = a * m + b * (1 - m): a [a_n, c, h, w], b [b_n, c, h, w], m [mask_n, 1,
+ * h, w]; each of a_n, b_n, mask_n divides n and sample i reads input sample i * a_n / n. */
+void picard_ref_compose (guint n, guint c, guint h, guint w, const float *a, guint a_n,
+                         const float *b, guint b_n, const float *m, guint mask_n, float *out);
+/* out [n, ca + cb, h, w] = [a, b]; a_n, b_n divide n, broadcast as in picard_ref_compose. */
 void picard_ref_concat (guint n, guint h, guint w, guint ca, const float *a, guint a_n,
                         guint cb, const float *b, guint b_n, float *out);
 /* Patches as PyTorch's unfold after "same" padding gives them: [n][L][c][k][k]. */

@@ -168,9 +168,18 @@ picard_vk_op_clamp (PicardVkGraph *graph, float lo, float hi, PicardVkTensor *in
 }
 
 typedef struct {
-  guint32 texels, c4, hw, mask_batch;
+  guint32 texels, c4, hw, a_batch;
+  guint32 b_batch, mask_batch, out_batch;
 } PicardVkComposePush;
-G_STATIC_ASSERT (sizeof (PicardVkComposePush) == 16);
+G_STATIC_ASSERT (sizeof (PicardVkComposePush) == 28);
+
+/* Whether an input of @in_n samples can be broadcast in groups over @out_n (output sample n
+ * reads input sample n * in_n / out_n), with that product inside the shaders' 32 bits. */
+static gboolean
+broadcasts (guint in_n, guint out_n)
+{
+  return in_n > 0 && out_n > 0 && out_n % in_n == 0 && (guint64) in_n * out_n <= G_MAXUINT32;
+}
 
 gboolean
 picard_vk_op_compose (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
@@ -179,10 +188,11 @@ picard_vk_op_compose (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b
   g_return_val_if_fail (graph != NULL && a != NULL && b != NULL && m != NULL && out != NULL,
                         FALSE);
 
-  if (b->n != a->n || b->c != a->c || b->h != a->h || b->w != a->w || out->n != a->n
-      || out->c != a->c || out->h != a->h || out->w != a->w || m->c != 1
-      || (m->n != 1 && m->n != a->n) || m->h != a->h || m->w != a->w)
-    return fail (error, "compose", "the shapes of a, b, the one-channel mask and out differ");
+  if (b->c != a->c || b->h != a->h || b->w != a->w || out->c != a->c || out->h != a->h
+      || out->w != a->w || m->c != 1 || m->h != a->h || m->w != a->w
+      || !broadcasts (a->n, out->n) || !broadcasts (b->n, out->n) || !broadcasts (m->n, out->n))
+    return fail (error, "compose", "the shapes of a, b, the one-channel mask and out differ, "
+                 "or a batch does not divide out's");
   if (!same_dtype ("compose", a, b, error) || !same_dtype ("compose", a, m, error)
       || !same_dtype ("compose", a, out, error))
     return FALSE;
@@ -190,7 +200,7 @@ picard_vk_op_compose (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b
   if (pipeline == NULL)
     return FALSE;
   PicardVkComposePush push = {
-    (guint32) texels (out), (a->c + 3) / 4, a->h * a->w, m->n,
+    (guint32) texels (out), (a->c + 3) / 4, a->h * a->w, a->n, b->n, m->n, out->n,
   };
   PicardVkBindings bind = { .storage[2] = out->buffer,
                             .texel = { a->buffer, b->buffer, m->buffer },
@@ -200,9 +210,9 @@ picard_vk_op_compose (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b
 
 typedef struct {
   guint32 texels, c, ca, cb;
-  guint32 hw, a_batch, b_batch;
+  guint32 hw, a_batch, b_batch, out_batch;
 } PicardVkConcatPush;
-G_STATIC_ASSERT (sizeof (PicardVkConcatPush) == 28);
+G_STATIC_ASSERT (sizeof (PicardVkConcatPush) == 32);
 
 gboolean
 picard_vk_op_concat (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
@@ -211,15 +221,16 @@ picard_vk_op_concat (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
   g_return_val_if_fail (graph != NULL && a != NULL && b != NULL && out != NULL, FALSE);
 
   if (out->c != a->c + b->c || a->h != out->h || a->w != out->w || b->h != out->h
-      || b->w != out->w || (a->n != 1 && a->n != out->n) || (b->n != 1 && b->n != out->n))
-    return fail (error, "concat", "the inputs' shapes do not add up to the output's");
+      || b->w != out->w || !broadcasts (a->n, out->n) || !broadcasts (b->n, out->n))
+    return fail (error, "concat", "the inputs' shapes do not add up to the output's, or a "
+                 "batch does not divide out's");
   if (!same_dtype ("concat", a, b, error) || !same_dtype ("concat", a, out, error))
     return FALSE;
   PicardVkPipeline *pipeline = pipeline_for (graph, "concat", a->dtype, error);
   if (pipeline == NULL)
     return FALSE;
   PicardVkConcatPush push = {
-    (guint32) texels (out), out->c, a->c, b->c, out->h * out->w, a->n, b->n,
+    (guint32) texels (out), out->c, a->c, b->c, out->h * out->w, a->n, b->n, out->n,
   };
   PicardVkBindings bind = { .storage[2] = out->buffer, .texel = { a->buffer, b->buffer },
                             .texel_dtype = a->dtype };

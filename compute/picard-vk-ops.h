@@ -95,10 +95,12 @@ gboolean picard_vk_op_downsample_nearest (PicardVkGraph *graph, guint factor,
 /* out = clamp(in, lo, hi); @out may be @in. Needs lo <= 0 <= hi (padding stays zero). */
 gboolean picard_vk_op_clamp (PicardVkGraph *graph, float lo, float hi, PicardVkTensor *in,
                              PicardVkTensor *out, GError **error);
-/* out = a * m + b * (1 - m); m has one channel and one sample or a's batch. */
+/* out = a * m + b * (1 - m); m has one channel. Each input's batch divides out's: output
+ * sample n reads input sample n * batch / out's batch (one sample: broadcast over the batch;
+ * out's batch / k: one per group of k consecutive samples). */
 gboolean picard_vk_op_compose (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
                                PicardVkTensor *m, PicardVkTensor *out, GError **error);
-/* out = [a, b] along channels; an input with one sample is broadcast over out's batch. */
+/* out = [a, b] along channels; each input's batch divides out's, broadcast as in compose. */
 gboolean picard_vk_op_concat (PicardVkGraph *graph, PicardVkTensor *a, PicardVkTensor *b,
                               PicardVkTensor *out, GError **error);
 

@@ -1,13 +1,15 @@
 #version 450
-// compose: out = a * m + b * (1 - m), with the one-channel mask m broadcast over channels
-// (and over the batch when it has a single sample).
+// compose: out = a * m + b * (1 - m), with the one-channel mask m broadcast over channels.
+// An input whose batch divides out's is broadcast in groups: output sample n reads input
+// sample n * batch / out_batch (one mask for the batch, or one input per group of samples).
 #include "common.glsl"
 
 layout(local_size_x = 64) in;
 
 // Mirrored by PicardVkComposePush in compute/picard-vk-ops-misc.c (size asserted there).
 layout(push_constant) uniform Push {
-  uint texels, c4, hw, mask_batch;
+  uint texels, c4, hw, a_batch;
+  uint b_batch, mask_batch, out_batch;
 } pc;
 
 layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
@@ -22,7 +24,10 @@ main ()
                  + gl_LocalInvocationID.x;
   if (i >= pc.texels)
     return;
-  const uint n = i / (pc.c4 * pc.hw), p = i % pc.hw;
-  const float mv = texelFetch (m, int ((pc.mask_batch > 1u ? n : 0u) * pc.hw + p)).x;
-  y[i] = DVEC4 (texelFetch (a, int (i)) * mv + texelFetch (b, int (i)) * (1.0 - mv));
+  const uint sample_texels = pc.c4 * pc.hw;
+  const uint n = i / sample_texels, k = i % sample_texels, p = i % pc.hw;
+  const uint na = n * pc.a_batch / pc.out_batch, nb = n * pc.b_batch / pc.out_batch;
+  const float mv = texelFetch (m, int (n * pc.mask_batch / pc.out_batch * pc.hw + p)).x;
+  y[i] = DVEC4 (texelFetch (a, int (na * sample_texels + k)) * mv
+                + texelFetch (b, int (nb * sample_texels + k)) * (1.0 - mv));
 }

@@ -1,6 +1,7 @@
 #version 450
-// concat: channel concatenation out = [a, b]; an input with one sample is broadcast over
-// the batch (the constant channels of the generator's input).
+// concat: channel concatenation out = [a, b]. An input whose batch divides out's is broadcast
+// in groups: output sample n reads input sample n * batch / out_batch (one sample: the
+// generator's constant channels; one per group of samples: an input they share).
 #include "common.glsl"
 
 layout(local_size_x = 64) in;
@@ -8,7 +9,7 @@ layout(local_size_x = 64) in;
 // Mirrored by PicardVkConcatPush in compute/picard-vk-ops-misc.c (size asserted there).
 layout(push_constant) uniform Push {
   uint texels, c, ca, cb;
-  uint hw, a_batch, b_batch;
+  uint hw, a_batch, b_batch, out_batch;
 } pc;
 
 layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
@@ -24,7 +25,7 @@ main ()
     return;
   const uint c4 = (pc.c + 3u) / 4u;
   const uint n = i / (c4 * pc.hw), blk = i / pc.hw % c4, p = i % pc.hw;
-  const uint na = pc.a_batch > 1u ? n : 0u, nb = pc.b_batch > 1u ? n : 0u;
+  const uint na = n * pc.a_batch / pc.out_batch, nb = n * pc.b_batch / pc.out_batch;
   const uint ca4 = (pc.ca + 3u) / 4u, cb4 = (pc.cb + 3u) / 4u;
   vec4 v = vec4 (0.0);
   [[unroll]] for (uint j = 0; j < 4; j++)

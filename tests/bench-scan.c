@@ -16,7 +16,9 @@
  * compute image and critic-feature distances.  Batches: Picard's scan uses its completer's
  * (what picard-cli heatmap does), PyTorch PICARD's 32 patches per forward; --batch sets both.
  * Warm-up (one completion: pipelines compiled, PyTorch's kernels picked) is excluded on both
- * sides and printed apart.
+ * sides and printed apart.  Before it, each side completes the first patch once with dropout
+ * off, which is deterministic: the run fails unless both give the same distance, so the two
+ * sides provably compute the same scan.
  *
  * `meson test -C BUILD --benchmark bench-scan --verbose`; see BENCHMARKS.md and --help. */
 #include <math.h>
@@ -51,6 +53,7 @@ typedef struct {
   double seconds, cpu_seconds, warmup_seconds;
   guint patches, completions, batch;
   double mean_mcd_image, mean_mcd_feature;
+  double no_dropout_distance;   /* the first patch's, one completion without dropout */
 } Timing;
 
 static const char *source_dir;
@@ -178,9 +181,9 @@ crop_subset (const float *slice, const Geometry *g, const Subset *s, guint *rows
 }
 
 static gboolean
-time_picard (PicardCompleter *completer, const float *slice, const Geometry *g,
-             const Subset *s, guint n_samples, guint64 seed, guint batch, Timing *t,
-             GError **error)
+time_picard (PicardNetwork *net, PicardCompleter *completer, const float *slice,
+             const Geometry *g, const Subset *s, guint n_samples, guint64 seed, guint batch,
+             Timing *t, GError **error)
 {
   PicardScanParams params;
   g_autoptr(PicardScanResult) warm = NULL, result = NULL;
@@ -198,9 +201,24 @@ time_picard (PicardCompleter *completer, const float *slice, const Geometry *g,
   params.batch_size = batch;
   params.skip_air = FALSE;
 
-  /* Warm-up: one completion of the first patch through the scan (pipelines, critic). */
   params.n_samples = 1;
   warm_crop = crop_subset (slice, g, &one, &rows, &cols);
+  /* Without dropout a completion is deterministic: the first patch's distance, to compare
+   * with PyTorch's. */
+  {
+    g_autoptr(PicardScanResult) check = NULL;
+
+    check = picard_scan_result_new (rows, cols, 0, &params,
+                                    picard_completer_get_feature_length (completer, g->hole),
+                                    error);
+    if (check == NULL || !picard_network_set_dropout (net, NULL, 0.5f, error)
+        || !picard_scan_run (check, completer, warm_crop, NULL, NULL, NULL, NULL, error)
+        || !picard_network_set_dropout (net, picard_network_dropout_released (), 0.5f, error))
+      return FALSE;
+    t->no_dropout_distance = picard_scan_result_get_distances (check, PICARD_SCAN_SPACE_IMAGE,
+                                                               0, 0)[0];
+  }
+  /* Warm-up: one completion of the first patch through the scan (pipelines, critic). */
   start = g_get_monotonic_time ();
   warm = picard_scan_result_new (rows, cols, 0, &params,
                                  picard_completer_get_feature_length (completer, g->hole),
@@ -296,6 +314,7 @@ time_torch (const char *checkpoint, const char *slice_npy, const Geometry *g, co
   t->batch = (guint) number (values, "batch", missing ? NULL : &missing);
   t->mean_mcd_image = number (values, "mean_mcd_image", missing ? NULL : &missing);
   t->mean_mcd_feature = number (values, "mean_mcd_feature", missing ? NULL : &missing);
+  t->no_dropout_distance = number (values, "no_dropout_distance", missing ? NULL : &missing);
   if (missing != NULL)
     {
       g_propagate_error (error, missing);
@@ -358,7 +377,8 @@ bench_geometry (const PicardBackend *backends, guint n_backends, const Geometry 
       printf ("  Picard %s: %s (%s)\n", picard_network_get_backend_name (net),
               picard_network_get_device_name (net), picard_network_get_backend_reason (net));
       fflush (stdout);
-      if (!time_picard (completer, slice, g, &s, n_samples, seed, our_batch, &ours[b], error))
+      if (!time_picard (net, completer, slice, g, &s, n_samples, seed, our_batch, &ours[b],
+                        error))
         return FALSE;
       g_ptr_array_add (names, g_strdup (picard_network_get_backend_name (net)));
       g_ptr_array_add (labels, g_strdup_printf ("Picard scan (%s):",
@@ -383,11 +403,26 @@ bench_geometry (const PicardBackend *backends, guint n_backends, const Geometry 
               "draws): image %.3f / %.3f, feature %.3f / %.3f\n", (char *) labels->pdata[b],
               ours[b].mean_mcd_image, torch.mean_mcd_image, ours[b].mean_mcd_feature,
               torch.mean_mcd_feature);
+      printf ("  first patch without dropout, image distance: %.6f / %.6f (PyTorch)\n",
+              ours[b].no_dropout_distance, torch.no_dropout_distance);
       printf ("  ratio PyTorch time / Picard %s time: %.2f (per CPU-second: %.2f)\n",
               (char *) names->pdata[b], torch.seconds / ours[b].seconds,
               torch.cpu_seconds / ours[b].cpu_seconds);
     }
   fflush (stdout);
+  /* Both sides must compute the same scan: without dropout the first patch's completion is
+   * deterministic, and the two networks agree to float rounding (tests/test-network.c), so
+   * any difference in cropping, scaling or hiding shows here. */
+  for (guint b = 0; b < n_backends; b++)
+    if (!(fabs (ours[b].no_dropout_distance - torch.no_dropout_distance)
+          <= 1e-3 * fabs (torch.no_dropout_distance) + 1e-4))
+      {
+        g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                     "the %s scan and PyTorch's disagree: without dropout the first patch's "
+                     "distance is %.6f against %.6f", (char *) names->pdata[b],
+                     ours[b].no_dropout_distance, torch.no_dropout_distance);
+        return FALSE;
+      }
   return TRUE;
 }
 

@@ -12,9 +12,10 @@
  *     painted with the slice. Peers: opening the file and decoding that frame alone in this
  *     process, and `picard-cli slice` writing it to a PNG (a whole process).
  *
- * Usage: bench-viewer [--seconds S] [--frames F] */
+ * Usage: bench-viewer [--seconds S] [--frames F] [--part scroll|first-slice] */
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,17 @@ static double
 now_ms (void)
 {
   return g_get_monotonic_time () / 1000.0;
+}
+
+/* CPU time of the calling (main) thread: the work itself, without the time the thread
+ * waited for a core on a loaded machine. */
+static double
+thread_cpu_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
 /* Runs the main loop until @done or @timeout_ms; FALSE on timeout. */
@@ -121,9 +133,10 @@ typedef struct {
   guint frames;
   gboolean recording;
   gint64 last_frame_time;
-  double work_start;
+  double work_start, cpu_start;
   GArray *intervals;   /* ms */
   GArray *work;        /* ms */
+  GArray *cpu;         /* ms of main-thread CPU time per frame */
   guint last_shown;
   guint n_painted, n_new_slice;  /* frames painted; those showing another slice */
 } Scroll;
@@ -152,18 +165,21 @@ static void
 frame_begin (GdkFrameClock *clock, Scroll *s)
 {
   s->work_start = now_ms ();
+  s->cpu_start = thread_cpu_ms ();
 }
 
 static void
 frame_end (GdkFrameClock *clock, Scroll *s)
 {
   double work = now_ms () - s->work_start;
+  double cpu = thread_cpu_ms () - s->cpu_start;
 
   if (s->recording && s->work_start > 0)
     {
       guint shown = picard_window_get_shown_slice (s->window);
 
       g_array_append_val (s->work, work);
+      g_array_append_val (s->cpu, cpu);
       s->n_painted++;
       s->n_new_slice += shown != s->last_shown;
       s->last_shown = shown;
@@ -172,10 +188,11 @@ frame_end (GdkFrameClock *clock, Scroll *s)
 }
 
 static void
-scroll_phase (Scroll *s, double seconds, GArray **intervals, GArray **work)
+scroll_phase (Scroll *s, double seconds, GArray **intervals, GArray **work, GArray **cpu)
 {
   s->intervals = g_array_new (FALSE, FALSE, sizeof (double));
   s->work = g_array_new (FALSE, FALSE, sizeof (double));
+  s->cpu = g_array_new (FALSE, FALSE, sizeof (double));
   s->last_frame_time = 0;
   s->work_start = 0;
   s->n_painted = 0;
@@ -185,12 +202,15 @@ scroll_phase (Scroll *s, double seconds, GArray **intervals, GArray **work)
   s->recording = FALSE;
   *intervals = s->intervals;
   *work = s->work;
+  *cpu = s->cpu;
 }
 
 static void
-print_stats (const char *name, const Scroll *s, GArray *intervals, GArray *work, double period)
+print_stats (const char *name, const Scroll *s, GArray *intervals, GArray *work, GArray *cpu,
+             double period)
 {
   Stats i = stats_of (intervals, period), w = stats_of (work, period);
+  Stats c = stats_of (cpu, period);
 
   printf ("%s: %u frames, %.0f %% of them showing a new slice\n", name, i.n,
           100.0 * s->n_new_slice / MAX (s->n_painted, 1u));
@@ -198,6 +218,8 @@ print_stats (const char *name, const Scroll *s, GArray *intervals, GArray *work,
           "(interval over 1.5 periods) %.1f %%\n", i.median, i.p95, i.max, 100.0 * i.missed);
   printf ("  main-thread work per frame: median %.2f ms, p95 %.2f ms, max %.1f ms, over 16 ms "
           "%.1f %%\n", w.median, w.p95, w.max, 100.0 * w.over_16);
+  printf ("  main-thread CPU time per frame: median %.2f ms, p95 %.2f ms, max %.1f ms, over "
+          "16 ms %.1f %%\n", c.median, c.p95, c.max, 100.0 * c.over_16);
 }
 
 static double
@@ -214,7 +236,7 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   GtkWidget *view = GTK_WIDGET (picard_window_get_slice_view (window));
   g_autoptr(GFile) file = g_file_new_for_path (demo);
   g_autoptr(GSettings) settings = g_settings_new ("org.picard.Viewer");
-  GArray *idle_intervals, *idle_work, *scan_intervals, *scan_work;
+  GArray *idle_intervals, *idle_work, *idle_cpu, *scan_intervals, *scan_work, *scan_cpu;
   GdkFrameClock *clock;
   Scroll s = { 0 };
   double period;
@@ -254,15 +276,16 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
           "each; refresh period %.1f ms\n", s.frames,
           picard_volume_get_columns (picard_window_get_volume (window)),
           picard_volume_get_rows (picard_window_get_volume (window)), seconds, period);
-  scroll_phase (&s, seconds, &idle_intervals, &idle_work);
-  print_stats ("without a scan", &s, idle_intervals, idle_work, period);
+  scroll_phase (&s, seconds, &idle_intervals, &idle_work, &idle_cpu);
+  print_stats ("without a scan", &s, idle_intervals, idle_work, idle_cpu, period);
   picard_window_set_slice (window, s.frames / 2);
   run_until (idle, window, 20000);
   picard_scan_panel_start (panel);
   if (picard_scan_panel_get_state (panel) != PICARD_SCAN_STATE_RUNNING)
     g_error ("The scan did not start: %s", picard_scan_panel_get_status (panel));
-  scroll_phase (&s, seconds, &scan_intervals, &scan_work);
-  print_stats ("while the demo model scans the slice", &s, scan_intervals, scan_work, period);
+  scroll_phase (&s, seconds, &scan_intervals, &scan_work, &scan_cpu);
+  print_stats ("while the demo model scans the slice", &s, scan_intervals, scan_work, scan_cpu,
+               period);
   done = picard_scan_panel_get_n_updates (panel);
   if (picard_scan_panel_get_state (panel) != PICARD_SCAN_STATE_RUNNING)
     g_error ("The scan stopped before the measurement ended: %s",
@@ -277,6 +300,8 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   g_array_unref (idle_work);
   g_array_unref (scan_intervals);
   g_array_unref (scan_work);
+  g_array_unref (idle_cpu);
+  g_array_unref (scan_cpu);
   g_signal_handlers_disconnect_by_data (clock, &s);
   gtk_window_destroy (GTK_WINDOW (window));
   run_for (100);
@@ -396,9 +421,12 @@ main (int argc, char **argv)
 {
   double seconds = 10.0;
   int frames = 70;
+  g_autofree char *part = NULL;
   GOptionEntry entries[] = {
     { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "Seconds of scrolling per phase", "S" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the J2K volume (default 70)", "F" },
+    { "part", 0, 0, G_OPTION_ARG_STRING, &part, "Only one part: scroll (a) or first-slice (b)",
+      "PART" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- the viewer's responsiveness");
@@ -409,11 +437,13 @@ main (int argc, char **argv)
   PicardApplication *app;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error) || seconds <= 0 || frames < 2)
+  if (!g_option_context_parse (context, &argc, &argv, &error) || seconds <= 0 || frames < 2
+      || (part != NULL && !g_str_equal (part, "scroll") && !g_str_equal (part, "first-slice")))
     {
       fprintf (stderr, "bench-viewer: %s\n", error != NULL ? error->message
-                                                          : "give positive --seconds and "
-                                                            "--frames of 2 or more");
+                                                          : "give positive --seconds, "
+                                                            "--frames of 2 or more and --part "
+                                                            "scroll or first-slice");
       return 1;
     }
   if (g_getenv ("PICARD_BUILD_DIR") == NULL)
@@ -431,9 +461,11 @@ main (int argc, char **argv)
   g_application_register (G_APPLICATION (app), NULL, NULL);
   if (picard_model_get_demo_path () == NULL)
     g_error ("This build has no demo model");
-  bench_first_slice (app, dir, (guint) frames);
+  if (part == NULL || g_str_equal (part, "first-slice"))
+    bench_first_slice (app, dir, (guint) frames);
   fflush (stdout);
-  bench_scroll_during_scan (app, demo, seconds);
+  if (part == NULL || g_str_equal (part, "scroll"))
+    bench_scroll_during_scan (app, demo, seconds);
   g_object_unref (app);
   picard_test_remove_tree (dir);
   return 0;

@@ -460,6 +460,152 @@ test_completer_contract (void)
   remove_tree (dir);
 }
 
+/* Every output of forward() for the repeat test: x_stage1, x_stage2, completion, attention,
+ * pmconv6, offsets and the dropout masks. */
+enum { REPEAT_OUTPUTS = 6 };
+
+typedef struct {
+  float *o[REPEAT_OUTPUTS];
+  float **drop;
+} RepeatOutputs;
+
+static void
+repeat_forward (PicardNetwork *net, const PicardNetworkInput *in, RepeatOutputs *r)
+{
+  g_autoptr(GError) error = NULL;
+  PicardNetworkOutput out = { r->o[0], r->o[1], r->o[2], r->o[3], r->o[4], r->o[5], r->drop };
+
+  g_assert_true (picard_network_forward (net, in, &out, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* Samples that share an input (repeat) give the same bits as each with its own copy, whatever
+ * the chunking: whole groups per chunk, a cap that is no multiple of the group (chunks of
+ * whole groups below it, the last one short), and caps smaller than a group (every sample
+ * its own row again); with one mask for the batch and with one per row. */
+static void
+test_repeat (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("picard-network-XXXXXX", &error);
+  g_autoptr(PicardNetwork) net = NULL;
+  enum { ROWS = 3, REPEAT = 3, N = ROWS * REPEAT, S = 32 };
+  const gsize plane = (gsize) S * S, feat = (gsize) 4 * 4 * (S / 4) * (S / 4);
+  const gsize lens[REPEAT_OUTPUTS] = { plane, plane, plane, feat, feat,
+                                       2 * (gsize) (S / 8) * (S / 8) };
+  const guint caps[] = { 0, 7, 4, 2, 1 };
+  g_autofree float *x = g_new (float, plane * ROWS), *mask = g_new0 (float, plane * ROWS);
+  g_autofree float *x_all = g_new (float, plane * N), *mask_all = g_new (float, plane * N);
+  g_autofree float *one_mask_completion = g_new (float, plane * N);
+  guint32 pids[N], sids[N], state = 21;
+  const char *const *layers;
+  guint n_drop;
+  gsize *drop_len;
+  RepeatOutputs want, got;
+
+  run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
+  net = open_net (dir, -1, &error);
+  g_assert_no_error (error);
+  /* Dropout makes the samples of a group differ, so a sample reading a wrong row shows. */
+  g_assert_true (picard_network_set_dropout (net, picard_network_dropout_paper (), 0.5f,
+                                             &error));
+  layers = picard_network_get_dropout_layers (net);
+  n_drop = g_strv_length ((char **) layers);
+  g_assert_cmpuint (n_drop, >, 0);
+  drop_len = g_new (gsize, n_drop);
+  want.drop = g_new (float *, n_drop);
+  got.drop = g_new (float *, n_drop);
+  for (guint k = 0; k < n_drop; k++)
+    {
+      drop_len[k] = (gsize) N * picard_network_layer_channels (net, layers[k]);
+      want.drop[k] = g_new (float, drop_len[k]);
+      got.drop[k] = g_new (float, drop_len[k]);
+    }
+  for (guint k = 0; k < REPEAT_OUTPUTS; k++)
+    {
+      want.o[k] = g_new (float, lens[k] * N);
+      got.o[k] = g_new (float, lens[k] * N);
+    }
+  /* Each row its own pixels and hole (row 1's off centre); the pixels under the hole are set:
+   * forward() blanks them. */
+  for (guint r = 0; r < ROWS; r++)
+    for (gsize k = 0; k < plane; k++)
+      {
+        guint y = k / S, xx = k % S, top = r == 1 ? 4 : 8;
+
+        mask[r * plane + k] = y >= top && y < top + 16 && xx >= 8 && xx < 24;
+        x[r * plane + k] = lcg (&state);
+      }
+  for (guint i = 0; i < N; i++)
+    {
+      memcpy (x_all + i * plane, x + (i / REPEAT) * plane, plane * sizeof (float));
+      memcpy (mask_all + i * plane, mask + (i / REPEAT) * plane, plane * sizeof (float));
+      pids[i] = 100 + i / REPEAT;
+      sids[i] = i % REPEAT;
+    }
+
+  for (guint m = 0; m < 2; m++)
+    {
+      guint mask_rows = m == 0 ? 1 : ROWS;
+      /* The reference: every sample its own copy, in one chunk. */
+      PicardNetworkInput all = { N, S, S, x_all, m == 0 ? mask : mask_all, m == 0 ? 1 : N,
+                                 pids, sids, 5, 0 };
+
+      picard_network_set_max_chunk (net, 0);
+      repeat_forward (net, &all, &want);
+      /* The samples of a group differ (dropout), as do the two mask settings. */
+      g_assert_false (memcmp (want.o[2], want.o[2] + plane, plane * sizeof (float)) == 0);
+      if (m == 0)
+        memcpy (one_mask_completion, want.o[2], plane * N * sizeof (float));
+      else
+        g_assert_false (memcmp (one_mask_completion + 3 * plane, want.o[2] + 3 * plane,
+                                plane * sizeof (float)) == 0);
+      for (guint ci = 0; ci < G_N_ELEMENTS (caps); ci++)
+        {
+          PicardNetworkInput in = { N, S, S, x, mask, mask_rows, pids, sids, 5, REPEAT };
+
+          picard_network_set_max_chunk (net, caps[ci]);
+          for (guint k = 0; k < REPEAT_OUTPUTS; k++)
+            memset (got.o[k], 0xff, lens[k] * N * sizeof (float));
+          repeat_forward (net, &in, &got);
+          for (guint k = 0; k < REPEAT_OUTPUTS; k++)
+            g_assert_cmpmem (got.o[k], lens[k] * N * sizeof (float), want.o[k],
+                             lens[k] * N * sizeof (float));
+          for (guint k = 0; k < n_drop; k++)
+            g_assert_cmpmem (got.drop[k], drop_len[k] * sizeof (float), want.drop[k],
+                             drop_len[k] * sizeof (float));
+        }
+    }
+  picard_network_set_max_chunk (net, 0);
+  {
+    /* Eight samples are no whole groups of three; a mask per sample is not one per row. */
+    PicardNetworkInput in = { N - 1, S, S, x, mask, 1, pids, sids, 5, REPEAT };
+    PicardNetworkOutput out = { .completion = got.o[2] };
+
+    g_assert_false (picard_network_forward (net, &in, &out, NULL, &error));
+    g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    in.n = N, in.mask = mask_all, in.mask_n = N;
+    g_assert_false (picard_network_forward (net, &in, &out, NULL, &error));
+    g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+  for (guint k = 0; k < REPEAT_OUTPUTS; k++)
+    {
+      g_free (want.o[k]);
+      g_free (got.o[k]);
+    }
+  for (guint k = 0; k < n_drop; k++)
+    {
+      g_free (want.drop[k]);
+      g_free (got.drop[k]);
+    }
+  g_free (want.drop);
+  g_free (got.drop);
+  g_free (drop_len);
+  remove_tree (dir);
+}
+
 static void
 test_errors (void)
 {
@@ -642,7 +788,7 @@ test_backends_agree (void)
   PicardScanParams params;
   PicardScanMetric mcd = { PICARD_SCAN_REDUCE_MIN, PICARD_SCAN_SPACE_IMAGE };
   PicardScanMetric feature = { PICARD_SCAN_REDUCE_MIN, PICARD_SCAN_SPACE_FEATURE };
-  g_autofree float *grids[4] = { NULL };
+  float *grids[4];
   guint32 state = 9;
 
   run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
@@ -685,6 +831,8 @@ test_backends_agree (void)
       g_assert_cmpfloat (spread, >, 0.0);
       g_assert_cmpfloat (nmse (grids[2 + k], grids[k], n), <, NMSE_LIMIT);
     }
+  for (guint k = 0; k < G_N_ELEMENTS (grids); k++)
+    g_free (grids[k]);
   picard_scan_result_unref (results[0]);
   picard_scan_result_unref (results[1]);
   remove_tree (dir);
@@ -703,6 +851,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/network/pytorch/input-dim-3", &config_rgb, test_against_pytorch);
   g_test_add_func ("/network/critic-score", test_critic_score);
   g_test_add_func ("/network/completer-contract", test_completer_contract);
+  g_test_add_func ("/network/repeat", test_repeat);
   g_test_add_func ("/network/errors", test_errors);
   g_test_add_func ("/network/cli-complete", test_cli_complete);
   /* Both backends in one process: once is enough. */

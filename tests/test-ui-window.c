@@ -169,14 +169,27 @@ test_window_level (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-/* The readout at widget point (x, y) must name the file pixel whose value it shows. */
+/* The readout with the pointer on displayed pixel (x, y) must name the file pixel whose value
+ * it shows; *wx, *wy get the widget point used. The pointer moves again if the layout changed
+ * under it (the side panel settles asynchronously). */
 static void
-check_readout (PicardWindow *window, double x, double y, int expect_x, int expect_y)
+check_readout (PicardWindow *window, int x, int y, int expect_x, int expect_y, double *wx,
+               double *wy)
 {
   g_autofree char *expected = NULL;
   guint slice = picard_window_get_shown_slice (window);
+  cairo_matrix_t before, after;
 
-  picard_test_ui_pointer_move (view_of (window), x, y);
+  for (guint attempt = 0; attempt < 3; attempt++)
+    {
+      picard_test_ui_iterate (10);
+      picard_slice_view_get_transform (picard_window_get_slice_view (window), &before);
+      pixel_centre (window, x, y, wx, wy);
+      picard_test_ui_pointer_move (view_of (window), *wx, *wy);
+      picard_slice_view_get_transform (picard_window_get_slice_view (window), &after);
+      if (memcmp (&before, &after, sizeof before) == 0)
+        break;
+    }
   expected = g_strdup_printf ("x %d  y %d  value %u", expect_x, expect_y,
                               picard_test_ui_coded_value (COLUMNS, slice, expect_x, expect_y));
   g_assert_cmpstr (picard_window_get_readout (window), ==, expected);
@@ -205,8 +218,7 @@ test_zoom_pan_readout (void)
   picard_slice_view_get_transform (view, &m);
   g_assert_cmpfloat (fabs (m.x0 - (w / 2.0 - COLUMNS / 2.0)), <, 1e-6);
   g_assert_cmpfloat (fabs (m.y0 - (h / 2.0 - ROWS / 2.0)), <, 1e-6);
-  pixel_centre (window, 110, 95, &wx, &wy);
-  check_readout (window, wx, wy, COLUMNS - 1 - 110, 95);
+  check_readout (window, 110, 95, COLUMNS - 1 - 110, 95, &wx, &wy);
   picard_test_ui_screenshot (GTK_WIDGET (window), "window-zoom-one");
 
   /* Ctrl+wheel up zooms in about the pointer: the same pixel stays under it. */
@@ -251,8 +263,7 @@ test_zoom_pan_readout (void)
   picard_test_ui_key (GTK_WIDGET (window), GDK_KEY_o, 0);
   wait_idle (window);
   g_assert_cmpint (picard_window_get_space (window), ==, PICARD_SPACE_FILE);
-  pixel_centre (window, 20, 30, &wx, &wy);
-  check_readout (window, wx, wy, 20, 30);
+  check_readout (window, 20, 30, 20, 30, &wx, &wy);
   picard_test_ui_key (GTK_WIDGET (window), GDK_KEY_o, 0);
   wait_idle (window);
   g_assert_cmpint (picard_window_get_space (window), ==, PICARD_SPACE_ALIGNED);
@@ -403,6 +414,39 @@ test_cine_and_panel_keys (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+neighbours_ready (gpointer data)
+{
+  guint slice = picard_window_get_slice (data);
+
+  return picard_window_is_slice_ready (data, slice - 1)
+         && picard_window_is_slice_ready (data, slice + 1);
+}
+
+/* Once a slice is on screen, its neighbours are drawn ahead (after that paint, so as not to
+ * delay it), and stepping to one shows it at once, with no work left for the main loop; then
+ * the new neighbours are drawn ahead. */
+static void
+test_prefetch (void)
+{
+  PicardWindow *window = window_with_coded_volume ();
+  guint middle = picard_window_get_slice (window);
+
+  g_assert_cmpuint (middle, ==, FRAMES / 2);
+  g_assert_true (picard_window_is_slice_ready (window, middle));
+  g_assert_true (picard_test_ui_wait (neighbours_ready, window, 10000));
+  /* Only the nearest ones are drawn ahead (farther ones are only decoded). */
+  g_assert_false (picard_window_is_slice_ready (window, middle + 2));
+  g_assert_false (picard_window_is_slice_ready (window, FRAMES));
+  picard_window_set_slice (window, middle + 1);
+  g_assert_cmpuint (picard_window_get_shown_slice (window), ==, middle + 1);
+  g_assert_true (picard_window_is_idle (window));
+  /* Stepping to a slice drawn ahead draws its own neighbours ahead in turn. */
+  g_assert_true (picard_test_ui_wait (neighbours_ready, window, 10000));
+  g_assert_true (picard_window_is_slice_ready (window, middle + 2));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -420,6 +464,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/heatmap-layer", test_heatmap_layer);
   g_test_add_func ("/ui/window/invalid-file", test_invalid_file_keeps_volume);
   g_test_add_func ("/ui/window/cine-and-panel-keys", test_cine_and_panel_keys);
+  g_test_add_func ("/ui/window/prefetch", test_prefetch);
   status = g_test_run ();
   g_object_unref (app);
   picard_test_remove_tree (data_home);

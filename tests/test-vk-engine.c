@@ -356,12 +356,17 @@ test_cli_devices (void)
   g_assert_nonnull (strstr (out, picard_vk_device_get_info (get_device ())->name));
   g_assert_nonnull (strstr (out, "selected"));
   g_assert_nonnull (strstr (out, "subgroup size:"));
+  /* lavapipe alone: the network goes to oneDNN, and says why. */
+  g_assert_nonnull (strstr (out, "Network backend: oneDNN on the CPU, because the only Vulkan "
+                                 "device"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
   run_cli ("/nonexistent", &status, &out, &err);
   g_assert_false (g_spawn_check_wait_status (status, &error));
   g_assert_nonnull (strstr (err, "No Vulkan device found"));
+  g_assert_nonnull (strstr (out, "Network backend: oneDNN on the CPU, because there is no "
+                                 "Vulkan device"));
 }
 
 int

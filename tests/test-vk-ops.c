@@ -531,11 +531,11 @@ test_clamp_compose_concat (void)
       assert_close ("clamp", got, want, count, NMSE_F32_EXACT);
       g_free (got);
       got = download (tc1);
-      picard_ref_compose (n, c, h, w, a, b, m1, 1, want);
+      picard_ref_compose (n, c, h, w, a, n, b, n, m1, 1, want);
       assert_close ("compose broadcast mask", got, want, count, limit);
       g_free (got);
       got = download (tcn);
-      picard_ref_compose (n, c, h, w, a, b, mn, n, want);
+      picard_ref_compose (n, c, h, w, a, n, b, n, mn, n, want);
       assert_close ("compose", got, want, count, limit);
       g_free (got);
       got = download (tcat);
@@ -552,6 +552,101 @@ test_clamp_compose_concat (void)
 
       picard_vk_graph_free (graph);
       PicardVkTensor *all[] = { ta, tb, tm1, tmn, tones, tclamp, tc1, tcn, tcat, tcat2 };
+      for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+        picard_vk_tensor_free (all[i]);
+    }
+}
+
+/* Inputs whose batch divides the output's, read in groups (output sample i reads input
+ * sample i * batch / n): a shared input per group of samples, as the network's forward uses
+ * for the samples of one patch. */
+static void
+test_grouped_broadcast (void)
+{
+  PicardVkDtype dtype;
+  g_autoptr (GError) error = NULL;
+
+  for (guint d = 0; dtypes (d, &dtype); d++)
+    {
+      /* Six samples in groups of three (b, om) and of two (a2, m3). */
+      const guint n = 6, c = 5, h = 5, w = 9, gb = 2, ga = 3;
+      const gsize hw = (gsize) h * w, count = (gsize) n * c * hw;
+      g_autofree float *a = random_floats (count, -3, 3, dtype);
+      g_autofree float *a2 = random_floats (ga * c * hw, -3, 3, dtype);
+      g_autofree float *b = random_floats (gb * c * hw, -3, 3, dtype);
+      g_autofree float *m2 = random_floats (gb * hw, 0, 1, dtype);
+      g_autofree float *m3 = random_floats (ga * hw, 0, 1, dtype);
+      g_autofree float *om = random_floats (gb * 2 * hw, -1, 1, dtype);
+      g_autofree float *want = g_new (float, count);
+      g_autofree float *want_cat = g_new (float, (gsize) n * (c + 2) * hw);
+      g_autofree float *want_cat2 = g_new (float, (gsize) n * 2 * c * hw);
+      g_autofree float *one = g_new (float, c * hw);
+      g_autofree float *got = NULL;
+
+      PicardVkTensor *ta = tensor_with (n, c, h, w, dtype, a);
+      PicardVkTensor *ta2 = tensor_with (ga, c, h, w, dtype, a2);
+      PicardVkTensor *tb = tensor_with (gb, c, h, w, dtype, b);
+      PicardVkTensor *tm2 = tensor_with (gb, 1, h, w, dtype, m2);
+      PicardVkTensor *tm3 = tensor_with (ga, 1, h, w, dtype, m3);
+      PicardVkTensor *tom = tensor_with (gb, 2, h, w, dtype, om);
+      PicardVkTensor *tc1 = tensor_with (n, c, h, w, dtype, NULL);
+      PicardVkTensor *tc2 = tensor_with (n, c, h, w, dtype, NULL);
+      PicardVkTensor *tcat = tensor_with (n, c + 2, h, w, dtype, NULL);
+      PicardVkTensor *tcat2 = tensor_with (n, 2 * c, h, w, dtype, NULL);
+      PicardVkTensor *tbad = tensor_with (4, c, h, w, dtype, NULL);
+      PicardVkGraph *graph = picard_vk_graph_new (get_device ());
+
+      /* As the generator: x_stage * mask + x * (1 - mask) with x shared per group... */
+      g_assert_true (picard_vk_op_compose (graph, ta, tb, tm2, tc1, &error));
+      g_assert_no_error (error);
+      /* ...and groups of another size on a, with the mask per group of a. */
+      g_assert_true (picard_vk_op_compose (graph, ta2, ta, tm3, tc2, &error));
+      g_assert_no_error (error);
+      /* concat (x, ones_mask), both shared per group, and a grouped second input. */
+      g_assert_true (picard_vk_op_concat (graph, tb, tom, tcat, &error));
+      g_assert_no_error (error);
+      g_assert_true (picard_vk_op_concat (graph, ta, ta2, tcat2, &error));
+      g_assert_no_error (error);
+      /* Four samples do not divide six. */
+      g_assert_false (picard_vk_op_compose (graph, ta, tbad, tm2, tc1, &error));
+      g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      g_assert_false (picard_vk_op_compose (graph, ta, tb, tm2, tbad, &error));
+      g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      g_assert_false (picard_vk_op_concat (graph, tbad, tom, tcat, &error));
+      g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      run_graph (graph);
+
+      double limit = dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32_EXACT;
+      got = download (tc1);
+      picard_ref_compose (n, c, h, w, a, n, b, gb, m2, gb, want);
+      assert_close ("compose grouped b and mask", got, want, count, limit);
+      /* The reference reads the group's input: sample 4 is in the second group of three. */
+      picard_ref_compose (1, c, h, w, a + 4 * c * hw, 1, b + c * hw, 1, m2 + hw, 1, one);
+      g_assert_cmpmem (want + 4 * c * hw, c * hw * sizeof (float), one, c * hw * sizeof (float));
+      g_free (got);
+      got = download (tc2);
+      picard_ref_compose (n, c, h, w, a2, ga, a, n, m3, ga, want);
+      assert_close ("compose grouped a", got, want, count, limit);
+      g_free (got);
+      got = download (tcat);
+      picard_ref_concat (n, h, w, c, b, gb, 2, om, gb, want_cat);
+      assert_close ("concat grouped", got, want_cat, (gsize) n * (c + 2) * hw, NMSE_F32_EXACT);
+      for (guint i = 0; i < n; i++)
+        g_assert_cmpmem (want_cat + (gsize) i * (c + 2) * hw, c * hw * sizeof (float),
+                         b + (gsize) (i / 3) * c * hw, c * hw * sizeof (float));
+      g_free (got);
+      got = download (tcat2);
+      picard_ref_concat (n, h, w, c, a, n, c, a2, ga, want_cat2);
+      assert_close ("concat grouped b", got, want_cat2, (gsize) n * 2 * c * hw, NMSE_F32_EXACT);
+      for (guint i = 0; i < n; i++)
+        g_assert_cmpmem (want_cat2 + ((gsize) i * 2 + 1) * c * hw, c * hw * sizeof (float),
+                         a2 + (gsize) (i / 2) * c * hw, c * hw * sizeof (float));
+
+      picard_vk_graph_free (graph);
+      PicardVkTensor *all[] = { ta, ta2, tb, tm2, tm3, tom, tc1, tc2, tcat, tcat2, tbad };
       for (guint i = 0; i < G_N_ELEMENTS (all); i++)
         picard_vk_tensor_free (all[i]);
     }
@@ -921,6 +1016,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/conv/errors", test_conv_errors);
   g_test_add_func ("/vk/ops/nearest", test_nearest);
   g_test_add_func ("/vk/ops/clamp-compose-concat", test_clamp_compose_concat);
+  g_test_add_func ("/vk/ops/grouped-broadcast", test_grouped_broadcast);
   g_test_add_func ("/vk/ops/bicubic", test_bicubic);
   g_test_add_func ("/vk/ops/bicubic-pytorch", test_bicubic_pytorch);
   g_test_add_func ("/vk/ops/patches", test_patches);

@@ -17,7 +17,8 @@ Usage: /usr/bin/python3 -m train.bench_scan --checkpoint DIR --slice SLICE.npy -
 SLICE.npy holds the slice as float32 in [0, 1] (rows x columns).  The result is printed as
 ``key value`` lines: patches, completions, seconds (the timed scan, warm-up excluded),
 cpu_seconds (this process's CPU time over the same span), warmup_seconds, batch, threads,
-device, mean_mcd_image, mean_mcd_feature.
+device, mean_mcd_image, mean_mcd_feature, and no_dropout_distance: the image distance of the
+first patch's completion with dropout off (deterministic, for comparing with another scan).
 """
 
 import argparse
@@ -143,6 +144,13 @@ def main(argv=None):
     mask[:, :, start:start + args.hole, start:start + args.hole] = 1.0
     rng = torch.Generator(device=device).manual_seed(args.seed)
 
+    # A check that both sides compute the same thing: without dropout a completion is
+    # deterministic, so the first patch's image distance must equal the C scan's.
+    gen.set_dropout(False)
+    check, _ = score_batch(gen, local, slice_t, corners[:1], args.patch, args.hole, 1, mask,
+                           rng)
+    gen.set_dropout(True)
+
     # Warm-up (one completion and its critic feature): PyTorch picks its kernels on first use.
     tick = time.perf_counter()
     score_batch(gen, local, slice_t, corners[:1], args.patch, args.hole, 1, mask, rng)
@@ -168,7 +176,8 @@ def main(argv=None):
            "warmup_seconds": "%.3f" % warmup, "batch": args.batch,
            "threads": torch.get_num_threads(), "device": device.type,
            "mean_mcd_image": "%.4f" % image_d.min(dim=1).values.mean().item(),
-           "mean_mcd_feature": "%.4f" % feature_d.min(dim=1).values.mean().item()}
+           "mean_mcd_feature": "%.4f" % feature_d.min(dim=1).values.mean().item(),
+           "no_dropout_distance": "%.6f" % check[0, 0].item()}
     for key, value in out.items():
         print("%s %s" % (key, value))
     return 0

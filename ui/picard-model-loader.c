@@ -1,5 +1,7 @@
 #include "picard-model-loader.h"
 
+#include "picard-background-completer.h"
+
 #include "picard-checkpoint.h"
 
 #include "picard-error.h"
@@ -40,16 +42,44 @@ load_job_free (gpointer data)
   g_free (job);
 }
 
+typedef struct {
+  LoadJob *job;
+  const char *path;
+  PicardNetwork *net;
+  GError *error;
+} OpenCall;
+
+/* On the background thread: the network's own threads (OpenMP, the Vulkan driver's) are
+ * created from it and share its low priority. */
+static void
+open_network (gpointer data)
+{
+  OpenCall *call = data;
+  LoadJob *job = call->job;
+  const char *const *layers = NULL;
+
+  if (g_strcmp0 (job->request.dropout_preset, "released") == 0)
+    layers = picard_network_dropout_released ();
+  else if (g_strcmp0 (job->request.dropout_preset, "paper") == 0)
+    layers = picard_network_dropout_paper ();
+  call->net = picard_network_open (job->request.backend, call->path, -1, &call->error);
+  if (call->net != NULL
+      && !picard_network_set_dropout (call->net, layers,
+                                      layers != NULL ? job->request.dropout_p : 0.0f,
+                                      &call->error))
+    g_clear_pointer (&call->net, picard_network_free);
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   LoadJob *job = task_data;
   const char *path = job->request.path != NULL ? job->request.path : picard_model_get_demo_path ();
-  const char *const *layers = NULL;
   g_autoptr(PicardNetwork) net = NULL;
   g_autofree char *base = NULL;
-  PicardCompleter *completer;
-  GError *error = NULL;
+  g_autoptr(PicardCompleter) inner = NULL;
+  PicardBackgroundCompleter *completer;
+  OpenCall call = { job, path };
 
   if (path == NULL)
     {
@@ -57,16 +87,13 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
                                "This build has no demo model: choose a checkpoint folder");
       return;
     }
-  if (g_strcmp0 (job->request.dropout_preset, "released") == 0)
-    layers = picard_network_dropout_released ();
-  else if (g_strcmp0 (job->request.dropout_preset, "paper") == 0)
-    layers = picard_network_dropout_paper ();
-  net = picard_network_open (job->request.backend, path, -1, &error);
-  if (net == NULL
-      || !picard_network_set_dropout (net, layers, layers != NULL ? job->request.dropout_p : 0.0f,
-                                      &error))
+  completer = picard_background_completer_new ();
+  picard_background_completer_run (completer, open_network, &call);
+  net = call.net;
+  if (net == NULL)
     {
-      g_task_return_error (task, error);
+      g_object_unref (completer);
+      g_task_return_error (task, call.error);
       return;
     }
   if (picard_network_get_critic_path (net) != NULL)
@@ -82,7 +109,9 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
     }
   base = g_path_get_basename (picard_network_get_generator_path (net));
   job->name = g_strdup_printf ("%s%s", base, job->request.path == NULL ? " (demo)" : "");
-  completer = picard_network_completer_new (net, MAX (job->request.n_samples, 1u));
+  inner = picard_network_completer_new (net, MAX (job->request.n_samples, 1u));
+  picard_background_completer_set_inner (completer, inner);
+  /* Freed after the inner completer, which uses it until then. */
   g_object_set_data_full (G_OBJECT (completer), "picard-model-network", g_steal_pointer (&net),
                           (GDestroyNotify) picard_network_free);
   g_task_return_pointer (task, completer, g_object_unref);

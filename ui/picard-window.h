@@ -40,6 +40,9 @@ gboolean picard_window_is_slice_shown (PicardWindow *self);
 /* Whether the slice on screen is the one asked for, drawn as asked (window, orientation,
  * heatmap), with nothing being opened. */
 gboolean picard_window_is_idle (PicardWindow *self);
+/* Whether @slice is drawn already for the current window/level and overlay, so that showing
+ * it needs no work (prefetched neighbours are). */
+gboolean picard_window_is_slice_ready (PicardWindow *self, guint slice);
 /* The slice asked for (the slider's) and the one on screen. */
 guint picard_window_get_slice (PicardWindow *self);
 void picard_window_set_slice (PicardWindow *self, guint slice);
