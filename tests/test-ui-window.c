@@ -425,7 +425,7 @@ neighbours_ready (gpointer data)
 
 /* Once a slice is on screen, its neighbours are drawn ahead (after that paint, so as not to
  * delay it), and stepping to one shows it at once, with no work left for the main loop; then
- * the new neighbours are drawn ahead. */
+ * the new neighbours are drawn ahead, again after a change of window/level. */
 static void
 test_prefetch (void)
 {
@@ -444,6 +444,13 @@ test_prefetch (void)
   /* Stepping to a slice drawn ahead draws its own neighbours ahead in turn. */
   g_assert_true (picard_test_ui_wait (neighbours_ready, window, 10000));
   g_assert_true (picard_window_is_slice_ready (window, middle + 2));
+  /* Inverting asks for other pixels: what was drawn ahead no longer counts, and the
+   * neighbours are drawn again (the one two away, drawn before, is not). */
+  g_assert_true (picard_window_is_slice_ready (window, middle - 1));
+  picard_test_ui_key (GTK_WIDGET (window), GDK_KEY_i, 0);
+  wait_idle (window);
+  g_assert_true (picard_test_ui_wait (neighbours_ready, window, 10000));
+  g_assert_false (picard_window_is_slice_ready (window, middle - 1));
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

@@ -381,6 +381,9 @@ prefetch_after_next_paint (PicardWindow *self)
   self->prefetch_clock = g_object_ref (clock);
   self->prefetch_handler = g_signal_connect (clock, "after-paint",
                                              G_CALLBACK (prefetch_after_paint), self);
+  /* That frame comes even when nothing was queued for drawing (the slice on screen was
+   * already the wanted one). */
+  gdk_frame_clock_request_phase (clock, GDK_FRAME_CLOCK_PHASE_AFTER_PAINT);
 }
 
 static void
