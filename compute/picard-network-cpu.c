@@ -397,6 +397,95 @@ add_concat (Builder *b, dnnl_memory_t a, dnnl_memory_t bm, GError **error)
                                                    { DNNL_ARG_DST, dst } }, error) ? dst : NULL;
 }
 
+/* A 5-d view [d][d][c][h/d][w/d] of a plain [c][h][w] tensor (@interleaved: the phases
+ * py, px of y = Y*d + py and x = X*d + px, in place) or of d*d dense images (else). */
+static void
+phase_md (dnnl_memory_desc_t *md, dnnl_dim_t d, dnnl_dim_t c, dnnl_dim_t h, dnnl_dim_t w,
+          gboolean interleaved)
+{
+  const dnnl_dims_t dims = { d, d, c, h / d, w / d };
+  const dnnl_dims_t spread = { w, 1, h * w, d * w, d };
+  const dnnl_dims_t dense = { d * c * (h / d) * (w / d), c * (h / d) * (w / d), (h / d) * (w / d),
+                              w / d, 1 };
+
+  dnnl_memory_desc_init_by_strides (md, 5, dims, dnnl_f32, interleaved ? spread : dense);
+}
+
+/* A reorder of @src's buffer seen as @from into a new buffer seen as @to. */
+static dnnl_memory_t
+add_view_reorder (Builder *b, dnnl_memory_t src, const dnnl_memory_desc_t *from,
+                  const dnnl_memory_desc_t *to, void *out_handle, GError **error)
+{
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_memory_t in, out;
+  void *handle = NULL;
+
+  dnnl_memory_get_data_handle (src, &handle);
+  if ((in = memory_new (b, from, handle, error)) == NULL
+      || (out = memory_new (b, to, out_handle, error)) == NULL
+      || !check (dnnl_reorder_primitive_desc_create (&pd, from, b->engine, to, b->engine,
+                                                     b->attr), "reorder", error))
+    return NULL;
+  return add_step (b, pd, 2, (dnnl_exec_arg_t[]) { { DNNL_ARG_FROM, in }, { DNNL_ARG_TO, out } },
+                   error) ? out : NULL;
+}
+
+/* oneDNN's direct kernels refuse large dilations and fall back to im2col and gemm, about three
+ * times slower. A dilation-d convolution is an undilated one on the d*d interleaved
+ * sub-images (padding d becomes 1), so: space to batch, convolve, batch to space. */
+static dnnl_memory_t
+add_dilated_conv (Builder *b, dnnl_memory_t src, const ConvSpec *spec, GError **error)
+{
+  const dnnl_memory_desc_t *in_md = memory_md (src);
+  const dnnl_dim_t h = in_md->dims[2], w = in_md->dims[3], d = spec->dilation;
+  ConvSpec batched = *spec;
+  dnnl_memory_desc_t plain, spread, dense;
+  dnnl_memory_t cur;
+
+  batched.dilation = 1;
+  batched.plain_out = FALSE;
+  batched.out_handle = NULL;
+  plain_md (&plain, 1, spec->cin, h, w);
+  phase_md (&spread, d, spec->cin, h, w, TRUE);
+  phase_md (&dense, d, spec->cin, h, w, FALSE);
+  if ((cur = in_layout (b, src, &plain, error)) == NULL
+      || (cur = add_view_reorder (b, cur, &spread, &dense, NULL, error)) == NULL)
+    return NULL;
+  plain_md (&plain, d * d, spec->cin, h / d, w / d);
+  {
+    void *handle = NULL;
+
+    dnnl_memory_get_data_handle (cur, &handle);
+    if ((cur = memory_new (b, &plain, handle, error)) == NULL
+        || (cur = add_conv (b, cur, &batched, error)) == NULL)
+      return NULL;
+  }
+  plain_md (&plain, d * d, spec->cout, h / d, w / d);
+  phase_md (&dense, d, spec->cout, h, w, FALSE);
+  phase_md (&spread, d, spec->cout, h, w, TRUE);
+  if ((cur = in_layout (b, cur, &plain, error)) == NULL
+      || (cur = add_view_reorder (b, cur, &dense, &spread, spec->out_handle, error)) == NULL)
+    return NULL;
+  plain_md (&plain, 1, spec->cout, h, w);
+  {
+    void *handle = NULL;
+
+    dnnl_memory_get_data_handle (cur, &handle);
+    return memory_new (b, &plain, handle, error);
+  }
+}
+
+static dnnl_memory_t
+add_layer_conv (Builder *b, dnnl_memory_t src, const ConvSpec *spec, GError **error)
+{
+  const dnnl_memory_desc_t *md = memory_md (src);
+
+  if (spec->dilation >= 4 && spec->stride == 1 && md->dims[0] == 1
+      && md->dims[2] % spec->dilation == 0 && md->dims[3] % spec->dilation == 0)
+    return add_dilated_conv (b, src, spec, error);
+  return add_conv (b, src, spec, error);
+}
+
 static dnnl_alg_kind_t
 activation_alg (PicardActivation act)
 {
@@ -428,7 +517,7 @@ add_chain (Builder *b, PicardNetwork *net, CpuPlan *plan, guint first, guint las
         spec.alpha = 1.0f;
       if (picard_network_layer_upsamples (l) && (cur = add_upsample (b, cur, error)) == NULL)
         return NULL;
-      cur = add_conv (b, cur, &spec, error);
+      cur = add_layer_conv (b, cur, &spec, error);
     }
   return cur;
 }
@@ -533,15 +622,9 @@ picard_cpu_conv2d (guint n, guint cin, guint h, guint w, const float *in, guint 
                                             params->padding);
   const guint ow = picard_vk_conv_out_size (w, k, params->stride, params->dilation,
                                             params->padding);
-  g_autoptr(GArray) steps = g_array_new (FALSE, FALSE, sizeof (Step));
-  g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (memory_destroy);
-  g_autoptr(GPtrArray) primitives = g_ptr_array_new_with_free_func (primitive_destroy);
   g_autofree float *zero_bias = g_new0 (float, cout);
   dnnl_engine_t engine = NULL;
   dnnl_stream_t stream = NULL;
-  dnnl_memory_desc_t md;
-  dnnl_memory_t src = NULL, drop = NULL, dst = NULL;
-  Builder b = { 0 };
   gboolean ok;
 
   g_return_val_if_fail (params->padding == params->dilation * (k - 1) / 2
@@ -549,10 +632,13 @@ picard_cpu_conv2d (guint n, guint cin, guint h, guint w, const float *in, guint 
 
   ok = check (dnnl_engine_create (&engine, dnnl_cpu, 0), "dnnl_engine_create", error)
        && check (dnnl_stream_create (&stream, engine, dnnl_stream_default_flags),
-                 "dnnl_stream_create", error)
-       && builder_init (&b, engine, stream, steps, memories, primitives, error);
-  if (ok)
+                 "dnnl_stream_create", error);
+  /* A plan per sample, as the network's layers see them (batch 1, the same dispatch). */
+  for (guint i = 0; ok && i < n; i++)
     {
+      g_autoptr(GArray) steps = g_array_new (FALSE, FALSE, sizeof (Step));
+      g_autoptr(GPtrArray) memories = g_ptr_array_new_with_free_func (memory_destroy);
+      g_autoptr(GPtrArray) primitives = g_ptr_array_new_with_free_func (primitive_destroy);
       ConvSpec spec = {
         .cin = cin, .cout = cout, .k = k, .stride = params->stride,
         .dilation = params->dilation,
@@ -561,29 +647,26 @@ picard_cpu_conv2d (guint n, guint cin, guint h, guint w, const float *in, guint 
         .alpha = params->act == PICARD_VK_ACT_ELU ? 1.0f
                  : params->act == PICARD_VK_ACT_LEAKY_RELU ? params->alpha : 0.0f,
         .weight = weights, .bias = bias != NULL ? bias : zero_bias,
-        .plain_out = TRUE, .out_handle = out,
+        .plain_out = TRUE, .out_handle = out + (gsize) i * cout * oh * ow,
       };
+      dnnl_memory_desc_t md;
+      dnnl_memory_t src;
+      Builder b = { 0 };
 
+      ok = builder_init (&b, engine, stream, steps, memories, primitives, error);
       plain_md (&md, 1, cin, h, w);
-      ok = (src = memory_new (&b, &md, (void *) in, error)) != NULL;
+      ok = ok && (src = memory_new (&b, &md, (void *) (in + (gsize) i * cin * h * w), error))
+                 != NULL;
       if (ok && mask != NULL)
         {
           plain_md (&md, 1, cout, 1, 1);
-          ok = (spec.dropout = drop = memory_new (&b, &md, (void *) mask, error)) != NULL;
+          ok = (spec.dropout = memory_new (&b, &md, (void *) (mask + (gsize) i * cout), error))
+               != NULL;
         }
-      ok = ok && (dst = add_conv (&b, src, &spec, error)) != NULL;
+      ok = ok && add_layer_conv (&b, src, &spec, error) != NULL
+           && run_steps (stream, steps, 0, steps->len, error);
+      builder_clear (&b);
     }
-  for (guint i = 0; ok && i < n; i++)
-    {
-      dnnl_memory_set_data_handle (src, (void *) (in + (gsize) i * cin * h * w));
-      dnnl_memory_set_data_handle (dst, out + (gsize) i * cout * oh * ow);
-      if (drop != NULL)
-        dnnl_memory_set_data_handle (drop, (void *) (mask + (gsize) i * cout));
-      ok = run_steps (stream, steps, 0, steps->len, error);
-    }
-  builder_clear (&b);
-  g_clear_pointer (&primitives, g_ptr_array_unref);
-  g_clear_pointer (&memories, g_ptr_array_unref);
   if (stream != NULL)
     dnnl_stream_destroy (stream);
   if (engine != NULL)
