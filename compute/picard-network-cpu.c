@@ -261,6 +261,25 @@ weights_new (Builder *b, const float *weight, guint cout, guint cin, guint k,
   return dst;
 }
 
+/* A reorder of @src's buffer seen as @from into a new buffer seen as @to. */
+static dnnl_memory_t
+add_view_reorder (Builder *b, dnnl_memory_t src, const dnnl_memory_desc_t *from,
+                  const dnnl_memory_desc_t *to, void *out_handle, GError **error)
+{
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_memory_t in, out;
+  void *handle = NULL;
+
+  dnnl_memory_get_data_handle (src, &handle);
+  if ((in = memory_new (b, from, handle, error)) == NULL
+      || (out = memory_new (b, to, out_handle, error)) == NULL
+      || !check (dnnl_reorder_primitive_desc_create (&pd, from, b->engine, to, b->engine,
+                                                     b->attr), "reorder", error))
+    return NULL;
+  return add_step (b, pd, 2, (dnnl_exec_arg_t[]) { { DNNL_ARG_FROM, in }, { DNNL_ARG_TO, out } },
+                   error) ? out : NULL;
+}
+
 typedef struct {
   guint cin, cout, k, stride, dilation;
   dnnl_alg_kind_t act;         /* 0: none */
@@ -297,8 +316,9 @@ add_conv (Builder *b, dnnl_memory_t src, const ConvSpec *spec, GError **error)
   dnnl_memory_desc_init_by_tag (&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&w_md, 4, w_dims, dnnl_f32, dnnl_format_tag_any);
   dnnl_memory_desc_init_by_tag (&b_md, 1, b_dims, dnnl_f32, dnnl_a);
-  dnnl_memory_desc_init_by_tag (&dst_md, 4, dst_dims, dnnl_f32,
-                                spec->plain_out ? dnnl_nchw : dnnl_format_tag_any);
+  /* Even for a plain output: the direct kernels write blocked layouts only, and a reorder
+   * after them costs far less than the gemm fallback. */
+  dnnl_memory_desc_init_by_tag (&dst_md, 4, dst_dims, dnnl_f32, dnnl_format_tag_any);
   ok = check (dnnl_dilated_convolution_forward_desc_init (&desc, dnnl_forward_inference,
                                                           dnnl_convolution_direct, &src_md,
                                                           &w_md, &b_md, &dst_md, strides,
@@ -331,7 +351,7 @@ add_conv (Builder *b, dnnl_memory_t src, const ConvSpec *spec, GError **error)
                                  error)) == NULL
       || (bias = memory_new (b, &b_md, (void *) spec->bias, error)) == NULL
       || (dst = memory_new (b, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0),
-                            spec->out_handle, error)) == NULL)
+                            NULL, error)) == NULL)
     {
       dnnl_primitive_desc_destroy (pd);
       return NULL;
@@ -343,7 +363,12 @@ add_conv (Builder *b, dnnl_memory_t src, const ConvSpec *spec, GError **error)
   if (spec->dropout != NULL)
     args[nargs++] = (dnnl_exec_arg_t) { DNNL_ARG_ATTR_MULTIPLE_POST_OP (n_ops) | DNNL_ARG_SRC_1,
                                         spec->dropout };
-  return add_step (b, pd, nargs, args, error) ? dst : NULL;
+  if (!add_step (b, pd, nargs, args, error))
+    return NULL;
+  if (!spec->plain_out)
+    return dst;
+  dnnl_memory_desc_init_by_tag (&dst_md, 4, dst_dims, dnnl_f32, dnnl_nchw);
+  return add_view_reorder (b, dst, memory_md (dst), &dst_md, spec->out_handle, error);
 }
 
 /* Nearest upsampling by 2 in @src's own layout. */
@@ -409,25 +434,6 @@ phase_md (dnnl_memory_desc_t *md, dnnl_dim_t d, dnnl_dim_t c, dnnl_dim_t h, dnnl
                               w / d, 1 };
 
   dnnl_memory_desc_init_by_strides (md, 5, dims, dnnl_f32, interleaved ? spread : dense);
-}
-
-/* A reorder of @src's buffer seen as @from into a new buffer seen as @to. */
-static dnnl_memory_t
-add_view_reorder (Builder *b, dnnl_memory_t src, const dnnl_memory_desc_t *from,
-                  const dnnl_memory_desc_t *to, void *out_handle, GError **error)
-{
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_memory_t in, out;
-  void *handle = NULL;
-
-  dnnl_memory_get_data_handle (src, &handle);
-  if ((in = memory_new (b, from, handle, error)) == NULL
-      || (out = memory_new (b, to, out_handle, error)) == NULL
-      || !check (dnnl_reorder_primitive_desc_create (&pd, from, b->engine, to, b->engine,
-                                                     b->attr), "reorder", error))
-    return NULL;
-  return add_step (b, pd, 2, (dnnl_exec_arg_t[]) { { DNNL_ARG_FROM, in }, { DNNL_ARG_TO, out } },
-                   error) ? out : NULL;
 }
 
 /* oneDNN's direct kernels refuse large dilations and fall back to im2col and gemm, about three
