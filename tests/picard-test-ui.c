@@ -5,6 +5,8 @@
 #include <gdk/x11/gdkx.h>
 #include <glib/gstdio.h>
 
+#include "picard-phantom.h"
+
 gboolean
 picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint timeout_ms)
 {
@@ -247,4 +249,37 @@ picard_test_ui_make_phantoms (const char *dir, const char *const *args)
   g_ptr_array_add (argv, NULL);
   if (picard_test_run_cliv (NULL, &err, (const char *const *) argv->pdata) != 0)
     g_error ("picard-cli phantom failed: %s", err);
+}
+
+PicardVolume *
+picard_test_ui_phantom_volume (const char *path, guint64 seed, guint frames, guint rows,
+                               guint columns)
+{
+  PicardPhantomParams params;
+  g_autoptr(PicardPhantom) phantom = NULL;
+  PicardVolumeInfo info = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  picard_phantom_params_init (&params);
+  params.seed = seed;
+  params.rows = rows;
+  params.columns = columns;
+  params.frames = frames;
+  params.n_masses = 1;
+  params.laterality = PICARD_LATERALITY_LEFT;
+  phantom = picard_phantom_generate (&params, &error);
+  g_assert_no_error (error);
+  info.path = g_strdup (path);
+  info.format = g_strdup ("memory");
+  info.patient_id = g_path_get_basename (path);
+  info.frames = frames;
+  info.rows = rows;
+  info.columns = columns;
+  info.bits_stored = phantom->bits_stored;
+  info.has_window = TRUE;
+  info.window_center = phantom->window_center;
+  info.window_width = phantom->window_width;
+  return picard_volume_new_from_memory (&info, g_memdup2 (phantom->voxels,
+                                                          (gsize) frames * rows * columns
+                                                          * sizeof (guint16)));
 }

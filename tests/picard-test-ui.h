@@ -37,6 +37,9 @@ void picard_test_ui_click (GtkWidget *widget, guint button, GdkModifierType modi
 PicardVolume *picard_test_ui_coded_volume_new (guint frames, guint rows, guint columns);
 guint picard_test_ui_coded_value (guint columns, guint f, guint x, guint y);
 
+/* An in-memory left-breast phantom volume with one mass (picard-phantom.h), named @path. */
+PicardVolume *picard_test_ui_phantom_volume (const char *path, guint64 seed, guint frames,
+                                             guint rows, guint columns);
 /* Runs `picard-cli phantom` (env PICARD_CLI) into @dir with the given extra arguments. */
 void picard_test_ui_make_phantoms (const char *dir, const char *const *args);
 

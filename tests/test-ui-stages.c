@@ -59,33 +59,7 @@ scan_stopped (gpointer data)
 static PicardVolume *
 phantom_volume (void)
 {
-  PicardPhantomParams params;
-  g_autoptr(PicardPhantom) phantom = NULL;
-  PicardVolumeInfo info = { 0 };
-  g_autoptr(GError) error = NULL;
-
-  picard_phantom_params_init (&params);
-  params.seed = 5;
-  params.rows = ROWS;
-  params.columns = COLUMNS;
-  params.frames = FRAMES;
-  params.n_masses = 1;
-  params.laterality = PICARD_LATERALITY_LEFT;
-  phantom = picard_phantom_generate (&params, &error);
-  g_assert_no_error (error);
-  info.path = g_strdup ("/tmp/stages-phantom.dcm");
-  info.format = g_strdup ("memory");
-  info.patient_id = g_strdup ("PHANTOM-STAGES");
-  info.frames = FRAMES;
-  info.rows = ROWS;
-  info.columns = COLUMNS;
-  info.bits_stored = phantom->bits_stored;
-  info.has_window = TRUE;
-  info.window_center = phantom->window_center;
-  info.window_width = phantom->window_width;
-  return picard_volume_new_from_memory (&info, g_memdup2 (phantom->voxels,
-                                                          (gsize) FRAMES * ROWS * COLUMNS
-                                                          * sizeof (guint16)));
+  return picard_test_ui_phantom_volume ("/tmp/stages-phantom.dcm", 5, FRAMES, ROWS, COLUMNS);
 }
 
 static void
