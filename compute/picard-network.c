@@ -280,24 +280,26 @@ picard_backend_choose (PicardBackend backend, PicardVkDevice **device, char **re
     return PICARD_BACKEND_AUTO;
   info = *device != NULL ? picard_vk_device_get_info (*device) : NULL;
   if (backend == PICARD_BACKEND_VULKAN)
-    *reason = g_strdup_printf ("Vulkan on %s, as asked", info->name);
+    {
+      *reason = g_strdup_printf ("Vulkan on %s, as asked", info->name);
+      return PICARD_BACKEND_VULKAN;
+    }
   /* Shaders on a CPU Vulkan device (lavapipe) run several times slower than oneDNN on the
    * same cores; a device named in PICARD_VK_DEVICE is the user's explicit choice. */
-  else if (info == NULL)
-    *reason = g_strdup_printf ("oneDNN on the CPU, because there is no Vulkan device (%s)",
-                               vk_error->message);
-  else if (info->type == VK_PHYSICAL_DEVICE_TYPE_CPU && g_getenv ("PICARD_VK_DEVICE") == NULL)
-    *reason = g_strdup_printf ("oneDNN on the CPU, because the only Vulkan device, %s, runs on "
-                               "the CPU itself", info->name);
-  else
-    *reason = g_strdup_printf ("Vulkan on %s (%s)", info->name,
-                               picard_vk_device_type_name (info->type));
-  if (g_str_has_prefix (*reason, "oneDNN"))
+  if (info != NULL
+      && (info->type != VK_PHYSICAL_DEVICE_TYPE_CPU || g_getenv ("PICARD_VK_DEVICE") != NULL))
     {
-      g_clear_pointer (device, picard_vk_device_free);
-      return PICARD_BACKEND_CPU;
+      *reason = g_strdup_printf ("Vulkan on %s (%s)", info->name,
+                                 picard_vk_device_type_name (info->type));
+      return PICARD_BACKEND_VULKAN;
     }
-  return PICARD_BACKEND_VULKAN;
+  *reason = info == NULL
+            ? g_strdup_printf ("oneDNN on the CPU, because there is no Vulkan device (%s)",
+                               vk_error->message)
+            : g_strdup_printf ("oneDNN on the CPU, because the only Vulkan device, %s, runs on "
+                               "the CPU itself", info->name);
+  g_clear_pointer (device, picard_vk_device_free);
+  return PICARD_BACKEND_CPU;
 }
 
 PicardNetwork *
