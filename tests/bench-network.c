@@ -9,51 +9,22 @@
 #include <string.h>
 
 #include "picard-network.h"
+#include "picard-test-cli.h"
 #include "picard-vk.h"
 
-#include <glib/gstdio.h>
+/* tests/network-reference.py with @args (NULL-terminated); its stdout. */
 static char *
 python_out (const char *const *args)
 {
-  const char *source_dir = g_getenv ("PICARD_SOURCE_DIR");
-  const char *python = g_getenv ("PYTHON") ? g_getenv ("PYTHON") : "/usr/bin/python3";
-  g_autofree char *script = g_build_filename (source_dir, "tests", "network-reference.py", NULL);
+  g_autofree char *script = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "tests",
+                                              "network-reference.py", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_auto(GStrv) env = g_get_environ ();
-  g_autoptr(GError) error = NULL;
-  char *out = NULL;
-  int status;
 
-  g_ptr_array_add (argv, (gpointer) python);
   g_ptr_array_add (argv, script);
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  env = g_environ_setenv (env, "PYTHONPATH", source_dir, TRUE);
-  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
-  if (!g_spawn_sync (source_dir, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                     NULL, &status, &error)
-      || !g_spawn_check_wait_status (status, &error))
-    g_error ("network-reference.py: %s", error->message);
-  return out;
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
+  return picard_test_run_python (NULL, (const char *const *) argv->pdata);
 }
 
 /* Completions per second of @net on batches of @batch P x P patches with a centred hole. */
@@ -159,6 +130,6 @@ main (int argc, char **argv)
   }
   bench ("PICARD (c 32, random weights)", dir, 256, 128, reps, backends);
   bench ("Demo model (train/demo-model)", demo, 64, 32, reps * 20, backends);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
   return 0;
 }

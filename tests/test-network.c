@@ -7,6 +7,7 @@
 #include "picard-error.h"
 #include "picard-network.h"
 #include "picard-npy.h"
+#include "picard-test-cli.h"
 #include "picard-scan.h"
 
 #include <glib/gstdio.h>
@@ -45,53 +46,22 @@ open_net (const char *path, gint64 iteration, GError **error)
   return net;
 }
 
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_assert_cmpint (g_remove (path), ==, 0);
-}
-
+/* tests/network-reference.py with the NULL-terminated arguments; fails the test if it does. */
 static void
 run_python (const char *first, ...)
 {
-  const char *source_dir = g_getenv ("PICARD_SOURCE_DIR");
-  const char *python = g_getenv ("PYTHON");
-  g_autofree char *script = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_auto(GStrv) env = g_get_environ ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  const char *arg;
-  va_list args;
-  int status;
+  g_autofree char *script = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "tests",
+                                              "network-reference.py", NULL);
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list list;
 
-  g_assert_nonnull (source_dir);
-  script = g_build_filename (source_dir, "tests", "network-reference.py", NULL);
-  g_ptr_array_add (argv, (gpointer) (python != NULL ? python : "/usr/bin/python3"));
-  g_ptr_array_add (argv, script);
-  va_start (args, first);
-  for (arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  env = g_environ_setenv (env, "PYTHONPATH", source_dir, TRUE);
-  env = g_environ_setenv (env, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
-  if (!g_spawn_sync (source_dir, (char **) argv->pdata, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                     NULL, NULL, &err, &status, &error)
-      || !g_spawn_check_wait_status (status, &error))
-    g_error ("network-reference.py failed: %s\n%s", error->message, err != NULL ? err : "");
+  g_ptr_array_add (args, script);
+  va_start (list, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (list, const char *))
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (list);
+  g_ptr_array_add (args, NULL);
+  g_free (picard_test_run_python (NULL, (const char *const *) args->pdata));
 }
 
 static double
@@ -347,7 +317,7 @@ test_against_pytorch (gconstpointer data)
         if (mask[k] == 0.0f)
           g_assert_cmpfloat (comp[k], ==, x[k]);
     }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* The critic's score on 128 x 128 crops against PyTorch's LocalDis. */
@@ -398,7 +368,7 @@ test_critic_score (void)
   compare (out_dir, "completion", comp, plane * n);
   compare (out_dir, "features", features, (gsize) f * n);
   compare (out_dir, "scores", scores, n);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* Same (seed, patch id, sample id, pixels): same completion, whatever the batch. */
@@ -457,7 +427,7 @@ test_completer_contract (void)
     for (guint k = 0; k < G_N_ELEMENTS (holes_a); k++)
       g_assert_true (holes_a[k] >= -1.0f && holes_a[k] <= 1.0f);
   }
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* Every output of forward() for the repeat test: x_stage1, x_stage2, completion, attention,
@@ -603,7 +573,7 @@ test_repeat (void)
   g_free (want.drop);
   g_free (got.drop);
   g_free (drop_len);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static void
@@ -648,30 +618,9 @@ test_errors (void)
   }
   g_assert_false (picard_network_critic (net, 1, 24, x, NULL, NULL, &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
-static int
-run_cli (char **out, char **err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  const char *arg;
-  va_list args;
-  int status;
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("PICARD_CLI"));
-  g_assert_nonnull (argv->pdata[0]);
-  va_start (args, err);
-  for (arg = va_arg (args, const char *); arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               out, err, &status, &error));
-  g_assert_no_error (error);
-  return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
-}
 
 /* picard-cli complete on a phantom slice: a strip image and M distances, reproducible by
  * seed, different across seeds. */
@@ -689,7 +638,7 @@ test_cli_complete (void)
   GDir *listing;
   const char *name;
 
-  g_assert_cmpint (run_cli (NULL, NULL, "phantom", "-o", phantom, "--rows", "160", "--columns",
+  g_assert_cmpint (picard_test_run_cli (NULL, NULL, "phantom", "-o", phantom, "--rows", "160", "--columns",
                             "128", "--frames", "3", "--seed", "3", NULL), ==, 0);
   g_autofree char *patient = g_build_filename (phantom, "Phantom-3", NULL);
   listing = g_dir_open (patient, 0, &error);
@@ -701,25 +650,25 @@ test_cli_complete (void)
   g_assert_nonnull (volume);
   run_python ("checkpoint", dir, "--cnum", "4", "--input-dim", "1", "--ndf", "4", NULL);
 
-  g_assert_cmpint (run_cli (&out1, NULL, "complete", "--checkpoint", dir, "--volume", volume,
+  g_assert_cmpint (picard_test_run_cli (&out1, NULL, "complete", "--checkpoint", dir, "--volume", volume,
                             "--slice", "1", "--at", "500,20", "-M", "3", "--patch-size", "64",
                             "--hole-size", "32", "--seed", "5", "-o", png, NULL), ==, 0);
   g_assert_true (g_file_get_contents (png, &contents, &length, NULL));
   g_assert_cmpuint (length, >, 8);
   g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
   g_assert_nonnull (strstr (out1, "completion 2: critic L2 "));
-  g_assert_cmpint (run_cli (&out2, NULL, "complete", "--checkpoint", dir, "--volume", volume,
+  g_assert_cmpint (picard_test_run_cli (&out2, NULL, "complete", "--checkpoint", dir, "--volume", volume,
                             "--slice", "1", "--at", "500,20", "-M", "3", "--patch-size", "64",
                             "--hole-size", "32", "--seed", "5", "-o", png, NULL), ==, 0);
   g_assert_cmpstr (out1, ==, out2);
-  g_assert_cmpint (run_cli (&out3, NULL, "complete", "--checkpoint", dir, "--volume", volume,
+  g_assert_cmpint (picard_test_run_cli (&out3, NULL, "complete", "--checkpoint", dir, "--volume", volume,
                             "--slice", "1", "--at", "500,20", "-M", "3", "--patch-size", "64",
                             "--hole-size", "32", "--seed", "6", "-o", png, NULL), ==, 0);
   g_assert_cmpstr (out1, !=, out3);
-  g_assert_cmpint (run_cli (NULL, &err, "complete", "--checkpoint", dir, "--volume", volume,
+  g_assert_cmpint (picard_test_run_cli (NULL, &err, "complete", "--checkpoint", dir, "--volume", volume,
                             "--slice", "9", "--at", "50,50", "-o", png, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "slice 9 is outside"));
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* AUTO takes oneDNN when the only Vulkan device is a CPU one (lavapipe here), and Vulkan
@@ -773,7 +722,7 @@ test_backend_choice (void)
   g_assert_false (picard_backend_from_string ("gpu", &parsed, &error));
   g_assert_nonnull (strstr (error->message, "vulkan"));
   g_setenv ("PICARD_BACKEND", backend, TRUE);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 /* The same scan (dropout on, same seed) on both backends: the same heatmap, up to rounding. */
@@ -835,7 +784,7 @@ test_backends_agree (void)
     g_free (grids[k]);
   picard_scan_result_unref (results[0]);
   picard_scan_result_unref (results[1]);
-  remove_tree (dir);
+  picard_test_remove_tree (dir);
 }
 
 static const Config config_small = { 8, 1, 8, 64, 32 };
