@@ -114,3 +114,19 @@ picard_test_remove_tree (const char *path)
   if (g_remove (path) != 0)
     g_error ("could not remove %s: %s", path, g_strerror (errno));
 }
+
+void
+picard_test_dir_set_up (PicardTestDir *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->dir = g_dir_make_tmp ("picard-test-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+void
+picard_test_dir_tear_down (PicardTestDir *fixture, gconstpointer data)
+{
+  picard_test_remove_tree (fixture->dir);
+  g_free (fixture->dir);
+}

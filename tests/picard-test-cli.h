@@ -26,4 +26,12 @@ char *picard_test_run_python (const char *cwd, const char *const *args);
  * made read-only are opened first. Every removal must succeed. */
 void picard_test_remove_tree (const char *path);
 
+/* A g_test_add() fixture: a fresh temporary folder per test, removed with all below it. */
+typedef struct {
+  char *dir;
+} PicardTestDir;
+
+void picard_test_dir_set_up (PicardTestDir *fixture, gconstpointer data);
+void picard_test_dir_tear_down (PicardTestDir *fixture, gconstpointer data);
+
 G_END_DECLS

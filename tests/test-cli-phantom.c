@@ -13,25 +13,7 @@
 #define COLUMNS 128u
 #define FRAMES 4u
 
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *fx, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  fx->dir = g_dir_make_tmp ("picard-phantom-XXXXXX", &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture *fx, gconstpointer data)
-{
-  picard_test_remove_tree (fx->dir);
-  g_free (fx->dir);
-}
+typedef PicardTestDir Fixture;
 
 /* The tables picard-cli phantom writes, with the header line each must start with. */
 typedef enum { TABLE_PATHS, TABLE_LABELS, TABLE_BOXES } Table;
@@ -318,17 +300,17 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/cli-phantom/explicit", Fixture, "explicit", fixture_set_up,
-              test_set_with_lesions, fixture_tear_down);
-  g_test_add ("/cli-phantom/rle", Fixture, "rle", fixture_set_up, test_set_with_lesions,
-              fixture_tear_down);
-  g_test_add ("/cli-phantom/j2k-lossless", Fixture, "j2k-lossless", fixture_set_up,
-              test_set_with_lesions, fixture_tear_down);
-  g_test_add ("/cli-phantom/normal-rotated-wrong-header", Fixture, NULL, fixture_set_up,
-              test_normal_rotated_wrong_header, fixture_tear_down);
-  g_test_add ("/cli-phantom/random", Fixture, NULL, fixture_set_up, test_random_choices,
-              fixture_tear_down);
-  g_test_add ("/cli-phantom/bad-options", Fixture, NULL, fixture_set_up, test_bad_options,
-              fixture_tear_down);
+  g_test_add ("/cli-phantom/explicit", Fixture, "explicit", picard_test_dir_set_up,
+              test_set_with_lesions, picard_test_dir_tear_down);
+  g_test_add ("/cli-phantom/rle", Fixture, "rle", picard_test_dir_set_up, test_set_with_lesions,
+              picard_test_dir_tear_down);
+  g_test_add ("/cli-phantom/j2k-lossless", Fixture, "j2k-lossless", picard_test_dir_set_up,
+              test_set_with_lesions, picard_test_dir_tear_down);
+  g_test_add ("/cli-phantom/normal-rotated-wrong-header", Fixture, NULL, picard_test_dir_set_up,
+              test_normal_rotated_wrong_header, picard_test_dir_tear_down);
+  g_test_add ("/cli-phantom/random", Fixture, NULL, picard_test_dir_set_up, test_random_choices,
+              picard_test_dir_tear_down);
+  g_test_add ("/cli-phantom/bad-options", Fixture, NULL, picard_test_dir_set_up, test_bad_options,
+              picard_test_dir_tear_down);
   return g_test_run ();
 }

@@ -8,25 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *fx, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  fx->dir = g_dir_make_tmp ("picard-npy-XXXXXX", &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture *fx, gconstpointer data)
-{
-  picard_test_remove_tree (fx->dir);
-  g_free (fx->dir);
-}
+typedef PicardTestDir Fixture;
 
 /* Runs a Python snippet with numpy in @dir; returns its stdout. */
 static char *
@@ -261,10 +243,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/npy/write-read-by-numpy", Fixture, NULL, fixture_set_up,
-              test_write_read_by_numpy, fixture_tear_down);
-  g_test_add ("/npy/read-numpy-files", Fixture, NULL, fixture_set_up, test_read_numpy_files,
-              fixture_tear_down);
+  g_test_add ("/npy/write-read-by-numpy", Fixture, NULL, picard_test_dir_set_up,
+              test_write_read_by_numpy, picard_test_dir_tear_down);
+  g_test_add ("/npy/read-numpy-files", Fixture, NULL, picard_test_dir_set_up,
+              test_read_numpy_files, picard_test_dir_tear_down);
   g_test_add_func ("/npy/malformed", test_malformed);
   g_test_add_func ("/npy/round-trip", test_round_trip);
   return g_test_run ();
