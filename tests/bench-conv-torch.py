@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch's CPU conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
 ...]), batch, repetitions and threads as arguments; prints per shape one line: GFLOP/s of
-wall-clock time and GFLOP per CPU-second of this process.
+wall-clock time and GFLOP per CPU-second of this process, of the median repetition.
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
 import json
 import sys
@@ -21,11 +21,13 @@ def main():
                                    padding=dil * (k // 2))
             x = torch.randn(batch, cin, size, size)
             y = conv(x)  # warm-up (and the output size)
-            start, cpu_start = time.perf_counter(), time.process_time()
+            # The median repetition, as on the Vulkan side.
+            times = []
             for _ in range(reps):
+                start, cpu_start = time.perf_counter(), time.process_time()
                 conv(x)
-            seconds = (time.perf_counter() - start) / reps
-            cpu = (time.process_time() - cpu_start) / reps
+                times.append((time.perf_counter() - start, time.process_time() - cpu_start))
+            seconds, cpu = sorted(times)[len(times) // 2]
             flop = 2.0 * y.numel() * cin * k * k
             print(f"{flop / seconds / 1e9:.3f} {flop / cpu / 1e9:.3f}", flush=True)
 

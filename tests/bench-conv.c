@@ -83,13 +83,30 @@ time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, guint reps, do
   if (!picard_vk_op_conv2d (graph, &p, in, wt, NULL, NULL, out, error)
       || !picard_vk_graph_run (graph, error))  /* warm-up: compiles and records */
     return -1.0;
-  gint64 start = g_get_monotonic_time ();
-  double cpu_start = cpu_seconds ();
+  /* The median repetition: the machines this runs on are often shared, and the median
+   * ignores the repetitions another process interrupted, on both sides of the comparison. */
+  g_autofree double *wall = g_new (double, reps);
+  g_autofree double *cpu_of = g_new (double, reps);
   for (guint r = 0; r < reps; r++)
-    if (!picard_vk_graph_run (graph, error))
-      return -1.0;
-  seconds = (g_get_monotonic_time () - start) / 1e6 / reps;
-  *cpu = (cpu_seconds () - cpu_start) / reps;
+    {
+      gint64 start = g_get_monotonic_time ();
+      double cpu_start = cpu_seconds ();
+      if (!picard_vk_graph_run (graph, error))
+        return -1.0;
+      wall[r] = (g_get_monotonic_time () - start) / 1e6;
+      cpu_of[r] = cpu_seconds () - cpu_start;
+    }
+  guint median = 0;
+  for (guint r = 0; r < reps; r++)
+    {
+      guint below = 0;
+      for (guint q = 0; q < reps; q++)
+        below += wall[q] < wall[r] || (wall[q] == wall[r] && q < r);
+      if (below == reps / 2)
+        median = r;
+    }
+  seconds = wall[median];
+  *cpu = cpu_of[median];
   return seconds;
 }
 
@@ -98,13 +115,15 @@ main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *torch_script = NULL;
-  gint batch = 4, reps = 3, threads = 2;
+  gint batch = 4, reps = 5, threads = 2;
+  g_autofree char *only = NULL;
   GOptionEntry entries[] = {
     { "torch", 0, 0, G_OPTION_ARG_FILENAME, &torch_script,
       "bench-conv-torch.py (omit to skip PyTorch)", "FILE" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Samples per convolution (4)", "N" },
-    { "reps", 0, 0, G_OPTION_ARG_INT, &reps, "Timed repetitions (3)", "N" },
+    { "reps", 0, 0, G_OPTION_ARG_INT, &reps, "Timed repetitions, the median is reported (5)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "PyTorch threads (2)", "N" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Only layers whose name contains TEXT", "TEXT" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- convolution benchmark");
@@ -127,28 +146,36 @@ main (int argc, char **argv)
           picard_vk_device_type_name (picard_vk_device_get_info (device)->type), choices, batch,
           reps);
 
-  const guint n = G_N_ELEMENTS (shapes);
+  const Shape *chosen[G_N_ELEMENTS (shapes)];
+  guint n = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    if (only == NULL || strstr (shapes[i].name, only) != NULL)
+      chosen[n++] = &shapes[i];
+  if (n == 0)
+    {
+      g_printerr ("bench-conv: no layer's name contains '%s'\n", only);
+      return 1;
+    }
   double vk_seconds[G_N_ELEMENTS (shapes)], torch_rate[G_N_ELEMENTS (shapes)];
   double vk_cpu[G_N_ELEMENTS (shapes)], torch_cpu_rate[G_N_ELEMENTS (shapes)];
   for (guint i = 0; i < n; i++)
     {
-      torch_cpu_rate[i] = 0.0;
-      vk_seconds[i] = time_vulkan (device, &shapes[i], batch, reps, &vk_cpu[i], &error);
+      torch_rate[i] = torch_cpu_rate[i] = 0.0;
+      vk_seconds[i] = time_vulkan (device, chosen[i], batch, reps, &vk_cpu[i], &error);
       if (vk_seconds[i] < 0)
         {
-          g_printerr ("bench-conv: %s: %s\n", shapes[i].name, error->message);
+          g_printerr ("bench-conv: %s: %s\n", chosen[i]->name, error->message);
           return 1;
         }
-      torch_rate[i] = 0.0;
     }
 
   if (torch_script != NULL)
     {
       GString *json = g_string_new ("[");
       for (guint i = 0; i < n; i++)
-        g_string_append_printf (json, "%s[%u,%u,%u,%u,%u,%u]", i ? "," : "", shapes[i].cin,
-                                shapes[i].cout, shapes[i].k, shapes[i].stride,
-                                shapes[i].dilation, shapes[i].size);
+        g_string_append_printf (json, "%s[%u,%u,%u,%u,%u,%u]", i ? "," : "", chosen[i]->cin,
+                                chosen[i]->cout, chosen[i]->k, chosen[i]->stride,
+                                chosen[i]->dilation, chosen[i]->size);
       g_string_append (json, "]");
       const char *python = g_getenv ("PYTHON") ? g_getenv ("PYTHON") : "/usr/bin/python3";
       g_autofree char *sb = g_strdup_printf ("%d", batch);
@@ -184,7 +211,7 @@ main (int argc, char **argv)
   double total_flop = 0, total_vk = 0, total_torch = 0, total_vk_cpu = 0, total_torch_cpu = 0;
   for (guint i = 0; i < n; i++)
     {
-      const Shape *s = &shapes[i];
+      const Shape *s = chosen[i];
       double flop = flop_of (s, batch), rate = flop / vk_seconds[i] / 1e9;
       double cpu_rate = flop / vk_cpu[i] / 1e9;
       g_autofree char *label = g_strdup_printf ("%s x%u", s->name, s->count);
@@ -200,10 +227,12 @@ main (int argc, char **argv)
   double net_vk = total_flop / total_vk / 1e9, net_vk_cpu = total_flop / total_vk_cpu / 1e9;
   double net_torch = total_torch > 0 ? total_flop / total_torch / 1e9 : 0;
   double net_torch_cpu = total_torch_cpu > 0 ? total_flop / total_torch_cpu / 1e9 : 0;
-  printf ("%-40s %7.2f | %8.1f %8.1f %6.2f | %8.1f %8.1f %6.2f\n", "network (weighted)",
+  printf ("%-40s %7.2f | %8.1f %8.1f %6.2f | %8.1f %8.1f %6.2f\n",
+          n == G_N_ELEMENTS (shapes) ? "network (weighted)" : "these layers (weighted)",
           total_flop / 1e9, net_vk, net_torch, net_torch > 0 ? net_vk / net_torch : 0.0,
           net_vk_cpu, net_torch_cpu, net_torch_cpu > 0 ? net_vk_cpu / net_torch_cpu : 0.0);
-  printf ("\nThe generator's convolutions: %.1f GFLOP per sample, %.2f s per sample here\n",
-          total_flop / batch / 1e9, total_vk / batch);
+  if (n == G_N_ELEMENTS (shapes))
+    printf ("\nThe generator's convolutions: %.1f GFLOP per sample, %.2f s per sample here\n",
+            total_flop / batch / 1e9, total_vk / batch);
   return 0;
 }
