@@ -347,12 +347,12 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
   if (picard_vk_device_get_conv_algo (device) == PICARD_VK_CONV_DIRECT)
     {
       /* Tile sizes measured on lavapipe (see BENCHMARKS.md). Outputs of up to 4 channels
-       * (the last layers) get narrow tiles; two variants only, as LLVM takes seconds to
-       * compile each. */
+       * (the last layers) get narrow tiles, inputs of up to 4 (the first) no channel loop;
+       * few variants, as LLVM takes seconds to compile each. */
       const guint32 tco = wt->cout <= 4 ? 4 : 16, tpx = 16, wg = 8;
-      const guint32 spec[3] = { wg, tco, tpx };
+      const guint32 spec[4] = { wg, tco, tpx, cin4 == 1 };
       PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-direct", in->dtype,
-                                                           TRUE, spec, 3, error);
+                                                           TRUE, spec, 4, error);
       if (pipeline == NULL)
         return FALSE;
       b.storage[0] = bias;
