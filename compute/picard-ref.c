@@ -363,6 +363,24 @@ cubic_coefficients (float t, float c[4])
 }
 
 void
+picard_ref_fma_peak (guint invocations, guint steps, float *out)
+{
+  for (guint i = 0; i < invocations; i++)
+    for (guint j = 0; j < 4; j++)
+      {
+        float sum = 0.0f;
+        for (guint k = 0; k < 8; k++)
+          {
+            float x = (float) (i + j) / (float) (1048576u << k);
+            for (guint s = 0; s < 4 * steps; s++)
+              x = fmaf (x, 0.999f, 0.001f);
+            sum += x;
+          }
+        out[(gsize) i * 4 + j] = sum;
+      }
+}
+
+void
 picard_ref_bicubic (guint n, guint c, guint h, guint w, const float *in, guint oh, guint ow,
                     float *out)
 {

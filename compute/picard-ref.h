@@ -66,6 +66,8 @@ void picard_ref_l2_distance (guint n, guint c, guint h, guint w, const float *a,
                              guint group, guint y0, guint x0, guint rh, guint rw, float *dist);
 void picard_ref_reduce_groups (PicardVkReduce op, guint groups, guint m, const float *in,
                                float *out);
+/* What picard_vk_op_fma_peak writes ([invocations][4]). */
+void picard_ref_fma_peak (guint invocations, guint steps, float *out);
 void picard_ref_bicubic (guint n, guint c, guint h, guint w, const float *in, guint oh, guint ow,
                          float *out);
 

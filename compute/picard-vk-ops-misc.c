@@ -95,6 +95,29 @@ picard_vk_op_dropout_mask (PicardVkGraph *graph, PicardVkBuffer *ids, guint n, g
 /* ---- resampling, clamp, composition, concatenation ------------------------------------- */
 
 typedef struct {
+  guint32 invocations, steps;
+} PicardVkFmaPeakPush;
+G_STATIC_ASSERT (sizeof (PicardVkFmaPeakPush) == 8);
+
+gboolean
+picard_vk_op_fma_peak (PicardVkGraph *graph, guint invocations, guint steps,
+                       PicardVkBuffer *out, GError **error)
+{
+  g_return_val_if_fail (graph != NULL && out != NULL, FALSE);
+
+  if (invocations == 0 || picard_vk_buffer_get_size (out) < (gsize) invocations * 16)
+    return fail (error, "fma-peak", "one vec4 of output per invocation needed");
+  PicardVkPipeline *pipeline = picard_vk_ops_pipeline (picard_vk_graph_get_device (graph),
+                                                       "fma-peak", PICARD_VK_DTYPE_F32, FALSE,
+                                                       NULL, 0, error);
+  if (pipeline == NULL)
+    return FALSE;
+  PicardVkFmaPeakPush push = { invocations, steps };
+  PicardVkBindings b = { .storage = { NULL, NULL, out } };
+  return dispatch_1d (graph, pipeline, &b, &push, sizeof push, invocations, error);
+}
+
+typedef struct {
   guint32 texels, h, w, oh;
   guint32 ow, factor, up;
 } PicardVkNearestPush;

@@ -148,6 +148,12 @@ typedef enum {
 gboolean picard_vk_op_reduce_groups (PicardVkGraph *graph, PicardVkReduce op, guint groups,
                                      guint m, PicardVkBuffer *in, PicardVkBuffer *out,
                                      GError **error);
+/* The device's arithmetic peak, measured: @invocations invocations each run eight chains of
+ * vec4 multiply-adds, x = x * 0.999 + 0.001, for 4 * @steps steps, chain k of invocation i
+ * starting from (i + j) / 2^(20 + k) in component j, and write the sum of the chains, fp32
+ * vec4, to @out[i]. 256 * @steps FLOP per invocation; time picard_vk_graph_run for the rate. */
+gboolean picard_vk_op_fma_peak (PicardVkGraph *graph, guint invocations, guint steps,
+                                PicardVkBuffer *out, GError **error);
 /* Bicubic resampling to out's size (PyTorch, align_corners=False, a = -0.75, border clamp). */
 gboolean picard_vk_op_bicubic (PicardVkGraph *graph, PicardVkTensor *in, PicardVkTensor *out,
                                GError **error);

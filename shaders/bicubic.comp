@@ -31,8 +31,7 @@ coefficients (float t)
 void
 main ()
 {
-  const uint i = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint i = flat_invocation ();
   if (i >= pc.texels)
     return;
   const uint opix = pc.oh * pc.ow, plane = i / opix, p = i % opix;

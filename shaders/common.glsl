@@ -18,6 +18,14 @@
 #define DVEC4 vec4
 #endif
 
+// The index of an invocation of a 1-D op: dispatch_1d (compute/picard-vk-ops-misc.c) runs
+// workgroups of 64 on a 2-D grid, as more than 65535 of them wrap into y.
+uint
+flat_invocation ()
+{
+  return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u + gl_LocalInvocationID.x;
+}
+
 // Activations, numbered as PicardVkActivation in compute/picard-vk-ops.h.
 #define ACT_NONE 0u
 #define ACT_ELU 1u

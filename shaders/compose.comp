@@ -20,8 +20,7 @@ layout(binding = 10) uniform samplerBuffer m;
 void
 main ()
 {
-  const uint i = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint i = flat_invocation ();
   if (i >= pc.texels)
     return;
   const uint sample_texels = pc.c4 * pc.hw;

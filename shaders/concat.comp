@@ -19,8 +19,7 @@ layout(binding = 9) uniform samplerBuffer b;
 void
 main ()
 {
-  const uint i = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint i = flat_invocation ();
   if (i >= pc.texels)
     return;
   const uint c4 = (pc.c + 3u) / 4u;

@@ -34,7 +34,7 @@ philox4x32 (uvec4 c, uvec2 k)
 void
 main ()
 {
-  const uint i = gl_GlobalInvocationID.x;
+  const uint i = flat_invocation ();
   if (i >= pc.n * pc.channels)
     return;
   const uint b = i / pc.channels, ch = i % pc.channels;

@@ -22,8 +22,7 @@ layout(binding = 8) uniform samplerBuffer x;
 void
 main ()
 {
-  const uint i = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint i = flat_invocation ();
   if (i >= pc.texels)
     return;
   const uint kk = pc.k * pc.k, l_count = pc.lh * pc.lw;

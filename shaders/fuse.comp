@@ -38,8 +38,7 @@ score (uint n, uint i, uint j)
 void
 main ()
 {
-  const uint e = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint e = flat_invocation ();
   if (e >= pc.total)
     return;
   // e indexes the packed output: texel e / 4, component e % 4.

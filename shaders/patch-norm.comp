@@ -18,8 +18,7 @@ layout(binding = 8) uniform samplerBuffer x;
 void
 main ()
 {
-  const uint r = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint r = flat_invocation ();
   if (r >= pc.rows)
     return;
   const uint base = r * pc.cin4 * pc.kk;

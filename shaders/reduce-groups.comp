@@ -2,7 +2,7 @@
 // reduce-groups: min, mean or median of each group of m consecutive fp32 values (the score
 // of a patch from its M completion distances). The median of an even group is the mean of
 // the two middle values.
-#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
 
 layout(local_size_x = 64) in;
 
@@ -22,7 +22,7 @@ layout(binding = 2, std430) writeonly buffer Out { float y[]; };
 void
 main ()
 {
-  const uint g = gl_GlobalInvocationID.x;
+  const uint g = flat_invocation ();
   if (g >= pc.groups)
     return;
   const uint base = g * pc.m;

@@ -29,8 +29,7 @@ masks (uint blk)
 void
 main ()
 {
-  const uint i = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 64u
-                 + gl_LocalInvocationID.x;
+  const uint i = flat_invocation ();
   if (i >= pc.pixels)
     return;
   const uint c4 = (pc.c + 3u) / 4u, n = i / pc.hw, p = i % pc.hw;

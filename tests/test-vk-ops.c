@@ -963,7 +963,8 @@ test_l2_reduce (void)
   for (guint m = 1; m <= 12; m += 3)
     for (guint op = PICARD_VK_REDUCE_MIN; op <= PICARD_VK_REDUCE_MEDIAN; op++)
       {
-        const guint groups = 37;
+        /* Once more groups than one row of dispatch_1d's grid holds (65535 x 64). */
+        const guint groups = m == 1 && op == PICARD_VK_REDUCE_MIN ? 65535 * 64 + 37 : 37;
         g_autofree float *x = random_floats ((gsize) groups * m, 0, 100, PICARD_VK_DTYPE_F32);
         g_autofree float *want = g_new (float, groups);
         g_autofree float *got = g_new (float, groups);
@@ -996,6 +997,30 @@ test_l2_reduce (void)
   picard_vk_buffer_free (tiny);
 }
 
+/* The peak benchmark's shader computes what it says: its results are bench-conv's yardstick. */
+static void
+test_fma_peak (void)
+{
+  g_autoptr (GError) error = NULL;
+  const guint invocations = 1000, steps = 3;
+  g_autofree float *want = g_new (float, invocations * 4);
+  g_autofree float *got = g_new (float, invocations * 4);
+  PicardVkBuffer *out = floats_buffer (NULL, invocations * 4);
+  PicardVkGraph *graph = picard_vk_graph_new (get_device ());
+
+  picard_vk_op_fma_peak (graph, invocations, steps, out, &error);
+  g_assert_no_error (error);
+  run_graph (graph);
+  picard_vk_buffer_download (out, 0, got, invocations * 4 * sizeof (float), &error);
+  g_assert_no_error (error);
+  picard_ref_fma_peak (invocations, steps, want);
+  assert_close ("fma-peak", got, want, invocations * 4, NMSE_F32);
+  g_assert_false (picard_vk_op_fma_peak (graph, invocations + 1, steps, out, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  picard_vk_graph_free (graph);
+  picard_vk_buffer_free (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1024,6 +1049,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/ops/conv-transpose", test_conv_transpose);
   g_test_add_func ("/vk/ops/fuse-softmax", test_fuse_softmax);
   g_test_add_func ("/vk/ops/l2-reduce", test_l2_reduce);
+  g_test_add_func ("/vk/ops/fma-peak", test_fma_peak);
 
   int status = g_test_run ();
   picard_vk_device_free (device);
