@@ -31,7 +31,7 @@ struct _PicardWindow {
 
   /* Template children. */
   GtkLabel *title_label;
-  GtkLabel *subtitle_label;
+  GtkInscription *subtitle_label;
   GtkRevealer *message_revealer;
   GtkWidget *message_box;
   GtkImage *message_icon;
@@ -55,8 +55,8 @@ struct _PicardWindow {
   GtkListBox *lesion_list;
   GtkAdjustment *fps_adjustment;
   GtkAdjustment *slice_adjustment;
-  GtkLabel *slice_label;
-  GtkLabel *readout_label;
+  GtkInscription *slice_label;
+  GtkInscription *readout_label;
   GtkMenuButton *zoom_button;
   GMenu *recent_submenu;
   PicardScanPanel *scan_panel;
@@ -640,7 +640,7 @@ update_readout (PicardWindow *self)
     }
   g_free (self->readout);
   self->readout = text != NULL ? g_steal_pointer (&text) : g_strdup ("");
-  gtk_label_set_text (self->readout_label, self->readout);
+  gtk_inscription_set_text (self->readout_label, self->readout);
 }
 
 static void
@@ -709,12 +709,12 @@ update_labels (PicardWindow *self)
   frames = picard_volume_get_n_frames (self->volume);
   view = view_name (self);
   slice = g_strdup_printf ("%u / %u", self->slice + 1, frames);
-  gtk_label_set_text (self->slice_label, slice);
+  gtk_inscription_set_text (self->slice_label, slice);
   subtitle = g_strdup_printf ("%s%s%s · slice %u of %u",
                               info->patient_id != NULL ? info->patient_id : "No patient ID",
                               view != NULL ? " · " : "", view != NULL ? view : "",
                               self->slice + 1, frames);
-  gtk_label_set_text (self->subtitle_label, subtitle);
+  gtk_inscription_set_text (self->subtitle_label, subtitle);
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
   orientation = orientation_text (self);
   gtk_label_set_text (self->orientation_label, orientation);
