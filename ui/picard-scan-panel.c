@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "picard-background-completer.h"
 #include "picard-error.h"
 #include "picard-heatmap.h"
 #include "picard-model-loader.h"
@@ -1602,6 +1603,24 @@ stages_job_free (gpointer data)
   g_free (job);
 }
 
+typedef struct {
+  PicardNetwork *net;
+  const PicardNetworkInput *in;
+  PicardNetworkOutput *out;
+  GCancellable *cancellable;
+  GError **error;
+  gboolean ok;
+} ForwardCall;
+
+static void
+forward_call (gpointer data)
+{
+  ForwardCall *call = data;
+
+  call->ok = picard_network_forward (call->net, call->in, call->out, call->cancellable,
+                                     call->error);
+}
+
 static void
 stages_thread (GTask *task, gpointer source_object, gpointer task_data,
                GCancellable *cancellable)
@@ -1617,7 +1636,6 @@ stages_thread (GTask *task, gpointer source_object, gpointer task_data,
   PicardNetworkInput in = { 0 };
   PicardNetworkOutput out = { 0 };
   GError *error = NULL;
-  gboolean ok;
 
   for (guint k = 0; k < job->n; k++)
     {
@@ -1641,10 +1659,17 @@ stages_thread (GTask *task, gpointer source_object, gpointer task_data,
   job->offsets = g_new (float, (gsize) job->n * 2 * job->grid * job->grid);
   out.x_stage1 = stage1;
   out.offsets = job->offsets;
+  /* On the model's background thread when it has one, like every other use of the
+   * network: its OpenMP and driver threads then stay behind the main loop too. */
+  PicardCompleter *inner = PICARD_SERIAL_COMPLETER (job->completer)->inner;
+  ForwardCall call = { net, &in, &out, cancellable, &error, FALSE };
   serial_completer_lock (job->completer);
-  ok = picard_network_forward (net, &in, &out, cancellable, &error);
+  if (PICARD_IS_BACKGROUND_COMPLETER (inner))
+    picard_background_completer_run (PICARD_BACKGROUND_COMPLETER (inner), forward_call, &call);
+  else
+    forward_call (&call);
   serial_completer_unlock (job->completer);
-  if (!ok)
+  if (!call.ok)
     {
       g_task_return_error (task, error);
       return;
