@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch's CPU conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
-...]), batch, repetitions and threads as arguments; prints per shape one line: GFLOP/s of
-wall-clock time and GFLOP per CPU-second of this process, of the median repetition.
+"""PyTorch's conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
+...]), batch, repetitions and threads as arguments, on CUDA when PyTorch has a GPU (fp32, TF32
+off: the precision the Vulkan side uses) and on the CPU otherwise. Prints the device on the
+first line, then per shape one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of
+this process (0 on CUDA), of the median repetition.
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
 import json
 import sys
@@ -15,21 +17,38 @@ def main():
     batch, reps, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    if cuda:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        print(f"device CUDA {torch.cuda.get_device_name()}", flush=True)
+    else:
+        print(f"device CPU, {threads} threads", flush=True)
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
     with torch.no_grad():
         for cin, cout, k, stride, dil, size in shapes:
             conv = torch.nn.Conv2d(cin, cout, k, stride=stride, dilation=dil,
-                                   padding=dil * (k // 2))
-            x = torch.randn(batch, cin, size, size)
+                                   padding=dil * (k // 2)).to(device)
+            x = torch.randn(batch, cin, size, size, device=device)
             y = conv(x)  # warm-up (and the output size)
+            sync()
             # The median repetition, as on the Vulkan side.
             times = []
             for _ in range(reps):
                 start, cpu_start = time.perf_counter(), time.process_time()
                 conv(x)
+                sync()
                 times.append((time.perf_counter() - start, time.process_time() - cpu_start))
             seconds, cpu = sorted(times)[len(times) // 2]
             flop = 2.0 * y.numel() * cin * k * k
-            print(f"{flop / seconds / 1e9:.3f} {flop / cpu / 1e9:.3f}", flush=True)
+            per_cpu = 0.0 if cuda else flop / cpu / 1e9
+            print(f"{flop / seconds / 1e9:.3f} {per_cpu:.3f}", flush=True)
 
 
 if __name__ == '__main__':

@@ -236,10 +236,12 @@ main (int argc, char **argv)
         }
       g_string_free (json, TRUE);
       g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
-      for (guint i = 0; i < n && lines[i] != NULL; i++)
+      if (lines[0] != NULL && g_str_has_prefix (lines[0], "device "))
+        printf ("PyTorch on %s\n\n", lines[0] + strlen ("device "));
+      for (guint i = 0; i < n && lines[0] != NULL && lines[i + 1] != NULL; i++)
         {
           char *end;
-          torch_rate[i] = g_ascii_strtod (lines[i], &end);
+          torch_rate[i] = g_ascii_strtod (lines[i + 1], &end);
           torch_cpu_rate[i] = g_ascii_strtod (end, NULL);
         }
     }
