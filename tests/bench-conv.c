@@ -163,9 +163,11 @@ main (int argc, char **argv)
     { "torch", 0, 0, G_OPTION_ARG_FILENAME, &torch_script,
       "bench-conv-torch.py (omit to skip PyTorch)", "FILE" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Samples per convolution (4)", "N" },
-    { "reps", 0, 0, G_OPTION_ARG_INT, &reps, "Timed repetitions, the median is reported (5)", "N" },
+    { "reps", 0, 0, G_OPTION_ARG_INT, &reps, "Timed repetitions, the median is reported (5)",
+      "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "PyTorch threads (2)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Only layers whose name contains TEXT", "TEXT" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Only layers whose name contains TEXT",
+      "TEXT" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- convolution benchmark");
