@@ -1,12 +1,15 @@
 #!/bin/sh
-# device-bundle.sh BUILD_DIR OUT_DIR: bench-conv and the shared libraries it needs beyond
-# glibc, in one folder that the device tool can carry to a GPU machine (its image has CUDA
-# PyTorch but neither GLib nor a Vulkan loader). README.md, "On a GPU machine", runs it.
+# device-bundle.sh BUILD_DIR OUT_DIR: bench-conv and test-vk-ops (every op against its C
+# reference) with the shared libraries they need beyond glibc, in one folder that the device
+# tool can carry to a GPU machine (its image has CUDA PyTorch but neither GLib nor a Vulkan
+# loader). README.md, "Tests", runs it.
 set -eu
 build=$1
 out=$2
 mkdir -p "$out"
-cp "$build/tests/bench-conv" "$out/"
-ldd "$build/tests/bench-conv" | awk '$3 ~ /^\// { print $3 }' \
-  | grep -Ev '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' \
-  | while read -r lib; do cp -L "$lib" "$out/"; done
+for program in bench-conv test-vk-ops; do
+  cp "$build/tests/$program" "$out/"
+  ldd "$build/tests/$program" | awk '$3 ~ /^\// { print $3 }' \
+    | grep -Ev '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' \
+    | while read -r lib; do cp -L "$lib" "$out/"; done
+done
