@@ -23,6 +23,7 @@
 
 #include "picard-model-loader.h"
 #include "picard-test-cli.h"
+#include "picard-test-ui.h"
 #include "picard-window.h"
 
 static double
@@ -40,53 +41,6 @@ thread_cpu_ms (void)
 
   clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-/* Runs the main loop until @done or @timeout_ms; FALSE on timeout. */
-static gboolean
-run_until (gboolean (*done) (gpointer data), gpointer data, double timeout_ms)
-{
-  double deadline = now_ms () + timeout_ms;
-
-  while (!done (data))
-    {
-      if (now_ms () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-  return TRUE;
-}
-
-static void
-run_for (double ms)
-{
-  double deadline = now_ms () + ms;
-
-  while (now_ms () < deadline)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-}
-
-static gboolean
-idle (gpointer data)
-{
-  return picard_window_is_idle (data);
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !picard_scan_panel_is_loading (picard_window_get_scan_panel (data));
-}
-
-static gboolean
-scan_stopped (gpointer data)
-{
-  return picard_scan_panel_get_state (picard_window_get_scan_panel (data))
-         == PICARD_SCAN_STATE_IDLE;
 }
 
 static int
@@ -198,7 +152,7 @@ scroll_phase (Scroll *s, double seconds, GArray **intervals, GArray **work, GArr
   s->n_painted = 0;
   s->n_new_slice = 0;
   s->recording = TRUE;
-  run_for (seconds * 1000.0);
+  picard_test_ui_iterate ((guint) (seconds * 1000.0));
   s->recording = FALSE;
   *intervals = s->intervals;
   *work = s->work;
@@ -245,10 +199,10 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 900);
   gtk_window_present (GTK_WINDOW (window));
   picard_window_open_file (window, file);
-  if (!run_until (idle, window, 60000))
+  if (!picard_test_ui_wait (picard_test_ui_window_idle, window, 60000))
     g_error ("The demo volume %s did not open", demo);
   picard_scan_panel_load_model (panel, NULL);
-  if (!run_until (not_loading, window, 120000) || picard_window_get_message (window) != NULL)
+  if (!picard_test_ui_wait (picard_test_ui_model_loaded, window, 120000) || picard_window_get_message (window) != NULL)
     g_error ("The demo model did not load: %s", picard_window_get_message (window));
   g_settings_set_string (settings, "scan-range", "slice");
   g_settings_set_boolean (settings, "scan-roi", FALSE);
@@ -258,7 +212,7 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   for (guint f = 0; f < s.frames; f++)
     {
       picard_window_set_slice (window, f);
-      run_until (idle, window, 20000);
+      picard_test_ui_wait (picard_test_ui_window_idle, window, 20000);
     }
   clock = gtk_widget_get_frame_clock (view);
   g_signal_connect (clock, "before-paint", G_CALLBACK (frame_begin), &s);
@@ -279,7 +233,7 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   scroll_phase (&s, seconds, &idle_intervals, &idle_work, &idle_cpu);
   print_stats ("without a scan", &s, idle_intervals, idle_work, idle_cpu, period);
   picard_window_set_slice (window, s.frames / 2);
-  run_until (idle, window, 20000);
+  picard_test_ui_wait (picard_test_ui_window_idle, window, 20000);
   picard_scan_panel_start (panel);
   if (picard_scan_panel_get_state (panel) != PICARD_SCAN_STATE_RUNNING)
     g_error ("The scan did not start: %s", picard_scan_panel_get_status (panel));
@@ -291,7 +245,7 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
     g_error ("The scan stopped before the measurement ended: %s",
              picard_scan_panel_get_status (panel));
   picard_scan_panel_cancel (panel);
-  run_until (scan_stopped, window, 300000);
+  picard_test_ui_wait (picard_test_ui_scan_stopped, window, 300000);
 
   printf ("  heatmap updates received during the scan: %u\n", done);
   printf ("  ratio of median frame intervals, scanning / not scanning: %.2f\n",
@@ -304,7 +258,7 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   g_array_unref (scan_cpu);
   g_signal_handlers_disconnect_by_data (clock, &s);
   gtk_window_destroy (GTK_WINDOW (window));
-  run_for (100);
+  picard_test_ui_iterate (100);
 }
 
 /* ---- (b) the first slice of a 70-frame J2K volume ---- */
@@ -389,8 +343,8 @@ bench_first_slice (PicardApplication *app, const char *dir, guint frames)
   window = picard_window_new (app);
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 900);
   gtk_window_present (GTK_WINDOW (window));
-  run_until ((gboolean (*) (gpointer)) gtk_widget_get_mapped, window, 20000);
-  run_for (300);
+  picard_test_ui_wait ((gboolean (*) (gpointer)) gtk_widget_get_mapped, window, 20000);
+  picard_test_ui_iterate (300);
   window_ms = now_ms () - start_ms;
   first.window = window;
   g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
@@ -398,7 +352,7 @@ bench_first_slice (PicardApplication *app, const char *dir, guint frames)
   file = g_file_new_for_path (path);
   t0 = now_ms ();
   picard_window_open_file (window, file);
-  if (!run_until (first_shown, &first, 60000))
+  if (!picard_test_ui_wait (first_shown, &first, 60000))
     g_error ("The first slice of %s never showed", path);
   printf ("(b) first slice on screen, %u-frame JPEG 2000 lossless volume of %u x %u "
           "(made in %.1f s), middle frame %u\n", frames, picard_volume_get_columns (volume),
@@ -413,7 +367,7 @@ bench_first_slice (PicardApplication *app, const char *dir, guint frames)
   g_signal_handlers_disconnect_by_data (gtk_widget_get_frame_clock (GTK_WIDGET (window)),
                                         &first);
   gtk_window_destroy (GTK_WINDOW (window));
-  run_for (100);
+  picard_test_ui_iterate (100);
 }
 
 int

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "picard-phantom.h"
+#include "picard-window.h"
 
 gboolean
 picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint timeout_ms)
@@ -17,7 +18,7 @@ picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint time
       if (g_get_monotonic_time () > deadline)
         return FALSE;
       g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
+      g_usleep (500);
     }
   return TRUE;
 }
@@ -30,8 +31,33 @@ picard_test_ui_iterate (guint ms)
   while (g_get_monotonic_time () < deadline)
     {
       g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
+      g_usleep (500);
     }
+}
+
+gboolean
+picard_test_ui_window_idle (gpointer window)
+{
+  return picard_window_is_idle (window);
+}
+
+gboolean
+picard_test_ui_model_loaded (gpointer window)
+{
+  return !picard_scan_panel_is_loading (picard_window_get_scan_panel (window));
+}
+
+gboolean
+picard_test_ui_completions_done (gpointer window)
+{
+  return !picard_scan_panel_is_completing (picard_window_get_scan_panel (window));
+}
+
+gboolean
+picard_test_ui_scan_stopped (gpointer window)
+{
+  return picard_scan_panel_get_state (picard_window_get_scan_panel (window))
+         == PICARD_SCAN_STATE_IDLE;
 }
 
 GdkTexture *
@@ -145,7 +171,7 @@ settle (Display *xdisplay)
       if ((now - start > 30000 && now - quiet_since > 50000) || now - start > 3000000)
         break;
       g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
+      g_usleep (500);
     }
 }
 

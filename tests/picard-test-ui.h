@@ -13,6 +13,12 @@ G_BEGIN_DECLS
 gboolean picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint timeout_ms);
 /* Iterates the default main context for @ms milliseconds. */
 void picard_test_ui_iterate (guint ms);
+/* Conditions for picard_test_ui_wait on a PicardWindow: nothing of the window's pending, the
+ * scan panel's model loaded, its completions of a patch done, its scan stopped. */
+gboolean picard_test_ui_window_idle (gpointer window);
+gboolean picard_test_ui_model_loaded (gpointer window);
+gboolean picard_test_ui_completions_done (gpointer window);
+gboolean picard_test_ui_scan_stopped (gpointer window);
 /* Renders @widget as it is on screen and saves it under the build's test-artefacts folder;
  * returns the texture for pixel checks. */
 GdkTexture *picard_test_ui_screenshot (GtkWidget *widget, const char *name);

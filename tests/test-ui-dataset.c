@@ -18,12 +18,6 @@ static PicardApplication *app;
 static char *data_dir;
 
 static gboolean
-idle (gpointer data)
-{
-  return picard_window_is_idle (data);
-}
-
-static gboolean
 browser_loaded (gpointer data)
 {
   return !picard_dataset_browser_is_loading (data)
@@ -33,7 +27,7 @@ browser_loaded (gpointer data)
 static void
 wait_idle (PicardWindow *window)
 {
-  g_assert_true (picard_test_ui_wait (idle, window, 15000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 15000));
   picard_test_ui_iterate (40);
 }
 

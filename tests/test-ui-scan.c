@@ -105,28 +105,9 @@ test_tight_completer_init (TestTightCompleter *self)
 }
 
 static gboolean
-idle (gpointer data)
-{
-  return picard_window_is_idle (data);
-}
-
-static gboolean
 has_update (gpointer data)
 {
   return picard_scan_panel_get_n_updates (picard_window_get_scan_panel (data)) > 0;
-}
-
-static gboolean
-scan_stopped (gpointer data)
-{
-  return picard_scan_panel_get_state (picard_window_get_scan_panel (data))
-         == PICARD_SCAN_STATE_IDLE;
-}
-
-static gboolean
-not_completing (gpointer data)
-{
-  return !picard_scan_panel_is_completing (picard_window_get_scan_panel (data));
 }
 
 static guint redraws_wanted;
@@ -233,7 +214,7 @@ test_scan_and_completions (void)
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 760);
   gtk_window_present (GTK_WINDOW (window));
   picard_window_set_volume (window, volume);
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_focus (GTK_WINDOW (window));
   picard_test_completer_set_hook (completer, gate_hook, NULL);
   g_atomic_int_set (&gate_closed, TRUE);
@@ -268,11 +249,11 @@ test_scan_and_completions (void)
   picard_test_ui_key (GTK_WIDGET (picard_window_get_slice_view (window)), GDK_KEY_F6, 0);
   /* Resumed (it may have finished already). */
   g_assert_cmpint (picard_scan_panel_get_state (panel), !=, PICARD_SCAN_STATE_PAUSED);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 60000));
   result = picard_scan_panel_get_result (panel, slice);
   g_assert_true (picard_scan_result_is_complete (result));
   g_assert_nonnull (strstr (picard_scan_panel_get_progress_text (panel), "patches"));
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_iterate (60);
 
   /* The overlay is drawn where the heatmap is hot: jet's warm end, not grey. */
@@ -302,7 +283,7 @@ test_scan_and_completions (void)
     PicardLattice lattice;
 
     g_settings_set_double (settings, "overlay-lower-threshold", 1000.0);
-    g_assert_true (picard_test_ui_wait (idle, window, 10000));
+    g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
     picard_test_ui_iterate (60);
     grey = picard_test_ui_screenshot (view, "scan-threshold");
     pixel = picard_test_ui_pixel (grey, (int) wx, (int) wy);
@@ -319,7 +300,7 @@ test_scan_and_completions (void)
     g_clear_object (&grey);
     grey = picard_test_ui_screenshot (view, "scan-lattice");
     g_settings_set_boolean (settings, "show-lattice", FALSE);
-    g_assert_true (picard_test_ui_wait (idle, window, 10000));
+    g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   }
 
   /* Another metric: redrawn from the stored distances, no completer call. */
@@ -348,12 +329,12 @@ test_scan_and_completions (void)
   g_assert_cmpuint (picard_test_completer_get_calls (completer), ==, calls);
 
   /* A click on the hot patch: its 4 completions, sorted, in the side panel. */
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   file_to_widget (window, hx, hy, &wx, &wy);
   picard_test_ui_pointer_move (GTK_WIDGET (picard_window_get_slice_view (window)), wx, wy);
   picard_test_ui_click (GTK_WIDGET (picard_window_get_slice_view (window)), 1, 0);
   picard_test_ui_iterate (20);
-  g_assert_true (picard_test_ui_wait (not_completing, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 10000));
   g_assert_cmpuint (picard_scan_panel_get_n_completions (panel), ==, 4);
   {
     guint i, j;
@@ -381,7 +362,7 @@ test_scan_and_completions (void)
   picard_test_ui_key (GTK_WIDGET (picard_window_get_slice_view (window)), GDK_KEY_m,
                       GDK_CONTROL_MASK);
   picard_test_ui_iterate (20);
-  g_assert_true (picard_test_ui_wait (not_completing, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 10000));
   g_assert_cmpuint (picard_scan_panel_get_n_completions (panel), ==, 8);
   g_assert_cmpfloat (picard_scan_panel_get_min_distance (panel), <=, min4);
 
@@ -394,7 +375,7 @@ test_scan_and_completions (void)
     picard_test_ui_pointer_move (GTK_WIDGET (picard_window_get_slice_view (window)), wx, wy);
     picard_test_ui_key (GTK_WIDGET (picard_window_get_slice_view (window)), GDK_KEY_Return, 0);
     picard_test_ui_iterate (20);
-    g_assert_true (picard_test_ui_wait (not_completing, window, 10000));
+    g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 10000));
     g_assert_true (picard_scan_panel_get_selected (panel, &i1, &j1));
     g_assert_cmpuint (i1, ==, 6); /* round ((60 - 15.5) / 8) */
     g_assert_cmpuint (j1, ==, 3); /* round ((40 - 15.5) / 8) */
@@ -448,13 +429,13 @@ test_scan_and_completions (void)
   picard_test_ui_key (GTK_WIDGET (picard_window_get_slice_view (window)), GDK_KEY_F5,
                       GDK_SHIFT_MASK);
   g_atomic_int_set (&gate_closed, FALSE);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 10000));
   result = picard_scan_panel_get_result (panel, slice);
   g_assert_cmpuint (result->params.seed, ==, 12);
   g_assert_cmpuint (result->n_done, >, 0);
   g_assert_false (picard_scan_result_is_complete (result));
   g_assert_nonnull (strstr (picard_scan_panel_get_status (panel), "cancelled"));
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   {
     PicardRenderedSlice *shown = picard_slice_view_get_rendered (picard_window_get_slice_view (window));
 
@@ -466,7 +447,7 @@ test_scan_and_completions (void)
   picard_test_completer_set_fail_at (completer, 3);
   set_scan_settings (13);
   picard_scan_panel_start (panel);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 10000));
   g_assert_nonnull (picard_window_get_message (window));
   g_assert_nonnull (strstr (picard_window_get_message (window), "device"));
   result = picard_scan_panel_get_result (panel, slice);
@@ -495,7 +476,7 @@ test_geometry_refused (void)
   g_settings_set_uint (settings, "scan-hole-size", 128);
   gtk_window_present (GTK_WINDOW (window));
   picard_window_set_volume (window, volume);
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_window_set_completer (window, PICARD_COMPLETER (completer), "test model");
   picard_scan_panel_start (panel);
   g_assert_cmpint (picard_scan_panel_get_state (panel), ==, PICARD_SCAN_STATE_IDLE);
@@ -503,12 +484,6 @@ test_geometry_refused (void)
   g_assert_cmpuint (picard_test_completer_get_calls (completer), ==, 0);
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !picard_scan_panel_is_loading (picard_window_get_scan_panel (data));
 }
 
 static PicardWindow *
@@ -519,7 +494,7 @@ window_with_phantom (PicardVolume *volume)
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 760);
   gtk_window_present (GTK_WINDOW (window));
   picard_window_set_volume (window, volume);
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   return window;
 }
 
@@ -539,7 +514,7 @@ test_out_of_memory (void)
   tight->max_batch = 4;
   picard_window_set_completer (window, PICARD_COMPLETER (tight), "tight");
   picard_scan_panel_start (panel);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 30000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 30000));
   result = picard_scan_panel_get_result (panel, picard_window_get_slice (window));
   g_assert_true (picard_scan_result_is_complete (result));
   g_assert_cmpuint (tight->failures, ==, 1);
@@ -551,7 +526,7 @@ test_out_of_memory (void)
   tight->max_batch = 2;
   tight->failures = 0;
   picard_scan_panel_start (panel);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 30000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 30000));
   g_assert_cmpuint (tight->failures, ==, 2);
   g_assert_nonnull (picard_window_get_message (window));
   g_assert_nonnull (strstr (picard_window_get_message (window), "retried with a smaller batch"));
@@ -560,7 +535,7 @@ test_out_of_memory (void)
   g_assert_cmpuint (result->params.seed, ==, 22);
   g_assert_false (picard_scan_result_is_complete (result));
 
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);
   g_object_unref (tight);
@@ -589,7 +564,7 @@ test_volume_scan (void)
       picard_window_set_slice (window, s);
       picard_test_ui_iterate (30);
     }
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 60000));
   g_assert_cmpstr (picard_scan_panel_get_status (panel), ==, "Scan finished");
   for (guint s = 0; s < FRAMES; s++)
     {
@@ -600,7 +575,7 @@ test_volume_scan (void)
     }
   calls = picard_test_completer_get_calls (completer);
   picard_window_set_slice (window, 0);
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   g_assert_nonnull (picard_slice_view_get_rendered (picard_window_get_slice_view (window))->heatmap);
   /* Scanning again finds everything done. */
   picard_scan_panel_start (panel);
@@ -615,13 +590,13 @@ test_volume_scan (void)
   panel = picard_window_get_scan_panel (window);
   picard_window_set_completer (window, PICARD_COMPLETER (completer), "test model");
   picard_scan_panel_start (panel);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 20000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 20000));
   g_assert_cmpuint (picard_test_completer_get_calls (completer), ==, calls);
   g_assert_nonnull (strstr (picard_scan_panel_get_status (panel), "4 of 4 slices came from the cache"));
   for (guint s = 0; s < FRAMES; s++)
     g_assert_true (picard_scan_result_is_complete (picard_scan_panel_get_result (panel, s)));
   g_settings_set_string (settings, "scan-range", "slice");
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);
 }
@@ -658,17 +633,17 @@ test_network_scan (void)
   g_settings_set_uint (settings, "scan-samples", 2);
   g_settings_set_string (settings, "scan-dropout-layers", "released");
   picard_scan_panel_load_model (panel, dir);
-  g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_model_loaded, window, 60000));
   g_assert_null (picard_window_get_message (window));
   picard_scan_panel_start (panel);
   g_assert_cmpint (picard_scan_panel_get_state (panel), ==, PICARD_SCAN_STATE_RUNNING);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 120000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 120000));
   g_assert_null (picard_window_get_message (window));
   result = picard_scan_panel_get_result (panel, picard_window_get_slice (window));
   g_assert_true (picard_scan_result_is_complete (result));
   g_assert_cmpuint (result->n_done, >, 0);
   g_assert_nonnull (result->model_hash);
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_iterate (60);
   g_clear_object (&settings);
   {
@@ -693,7 +668,7 @@ test_demo_model_geometry (void)
   g_settings_set_uint (settings, "scan-hole-size", 128);
   window = window_with_phantom (volume);
   picard_scan_panel_load_model (picard_window_get_scan_panel (window), NULL);
-  g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_model_loaded, window, 60000));
   g_assert_null (picard_window_get_message (window));
   g_assert_cmpuint (g_settings_get_uint (settings, "scan-patch-size"), ==, 64);
   g_assert_cmpuint (g_settings_get_uint (settings, "scan-hole-size"), ==, 32);

@@ -26,34 +26,9 @@
 static PicardApplication *app;
 
 static gboolean
-idle (gpointer data)
-{
-  return picard_window_is_idle (data);
-}
-
-static gboolean
-not_loading (gpointer data)
-{
-  return !picard_scan_panel_is_loading (picard_window_get_scan_panel (data));
-}
-
-static gboolean
-not_completing (gpointer data)
-{
-  return !picard_scan_panel_is_completing (picard_window_get_scan_panel (data));
-}
-
-static gboolean
 stages_shown (gpointer data)
 {
   return picard_scan_panel_has_stages (picard_window_get_scan_panel (data));
-}
-
-static gboolean
-scan_stopped (gpointer data)
-{
-  return picard_scan_panel_get_state (picard_window_get_scan_panel (data))
-         == PICARD_SCAN_STATE_IDLE;
 }
 
 static PicardVolume *
@@ -87,7 +62,7 @@ window_with_phantom (PicardVolume *volume)
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 900);
   gtk_window_present (GTK_WINDOW (window));
   picard_window_set_volume (window, volume);
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_focus (GTK_WINDOW (window));
   return window;
 }
@@ -100,7 +75,7 @@ click_file_pixel (PicardWindow *window, double x, double y)
   cairo_matrix_t m;
 
   /* A model's name in the panel may have moved the slice: wait for the layout to settle. */
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_iterate (100);
   picard_orientation_map_point_f (picard_window_get_orientation (window), PICARD_SPACE_FILE,
                                   picard_window_get_space (window), &x, &y);
@@ -249,7 +224,7 @@ test_coarse_and_attention (void)
   panel = picard_window_get_scan_panel (window);
   view = GTK_WIDGET (picard_window_get_slice_view (window));
   picard_scan_panel_load_model (panel, dir);
-  g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_model_loaded, window, 60000));
   g_assert_null (picard_window_get_message (window));
   /* Only lavapipe here: the automatic choice is the CPU backend. Choosing the device in the
    * panel reloads the model there. */
@@ -259,17 +234,17 @@ test_coarse_and_attention (void)
 
     g_settings_set_string (settings, "compute-backend", "vulkan");
     g_assert_true (picard_scan_panel_is_loading (panel));
-    g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+    g_assert_true (picard_test_ui_wait (picard_test_ui_model_loaded, window, 60000));
     g_assert_cmpstr (picard_scan_panel_get_backend_name (panel), ==, "vulkan");
     g_settings_set_string (settings, "compute-backend", "auto");
-    g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+    g_assert_true (picard_test_ui_wait (picard_test_ui_model_loaded, window, 60000));
     g_assert_cmpstr (picard_scan_panel_get_backend_name (panel), ==, "cpu");
   }
 
   /* A patch that was never scanned: computed on the click. */
   click_file_pixel (window, 80.0, 96.0);
   picard_test_ui_iterate (20);
-  g_assert_true (picard_test_ui_wait (not_completing, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 60000));
   g_assert_cmpuint (picard_scan_panel_get_n_completions (panel), ==, SAMPLES);
   g_assert_false (picard_scan_panel_has_stages (panel));
 
@@ -279,7 +254,7 @@ test_coarse_and_attention (void)
   g_assert_true (picard_test_ui_wait (stages_shown, window, 60000));
   g_assert_null (picard_window_get_message (window));
   g_assert_nonnull (strstr (picard_scan_panel_get_stages_text (panel), "coarse stage"));
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_iterate (100);
   for (guint k = 0; k < SAMPLES; k++)
     g_assert_true (picard_scan_panel_get_stages_tile (panel, 0, k, &(double) { 0 },
@@ -302,19 +277,19 @@ test_coarse_and_attention (void)
   picard_scan_panel_set_show_stages (panel, TRUE);
   g_assert_true (picard_scan_panel_has_stages (panel));
   picard_test_ui_key (view, GDK_KEY_m, GDK_CONTROL_MASK);
-  g_assert_true (picard_test_ui_wait (not_completing, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 60000));
   g_assert_cmpuint (picard_scan_panel_get_n_completions (panel), ==, 2 * SAMPLES);
   g_assert_true (picard_test_ui_wait (stages_shown, window, 60000));
   g_assert_true (picard_scan_panel_get_stages_tile (panel, 2, 2 * SAMPLES - 1, &(double) { 0 },
                                                     &(double) { 0 }, NULL));
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   picard_test_ui_iterate (100);
   check_stages_pixels (panel, 2 * SAMPLES - 1, "stages-more");
 
   /* Another patch while they are shown: its own, not the last one's. */
   click_file_pixel (window, 60.0, 120.0);
   picard_test_ui_iterate (20);
-  g_assert_true (picard_test_ui_wait (not_completing, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 60000));
   g_assert_cmpuint (picard_scan_panel_get_n_completions (panel), ==, SAMPLES);
   g_assert_true (picard_test_ui_wait (stages_shown, window, 60000));
   g_assert_false (picard_scan_panel_get_stages_tile (panel, 0, SAMPLES, &(double) { 0 },
@@ -404,7 +379,7 @@ test_not_a_network (void)
   picard_window_set_completer (window, PICARD_COMPLETER (completer), "test model");
   click_file_pixel (window, 80.0, 96.0);
   picard_test_ui_iterate (20);
-  g_assert_true (picard_test_ui_wait (not_completing, window, 20000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_completions_done, window, 20000));
   g_assert_cmpuint (picard_scan_panel_get_n_completions (panel), ==, SAMPLES);
   picard_test_ui_key (GTK_WIDGET (picard_window_get_slice_view (window)), GDK_KEY_a,
                       GDK_CONTROL_MASK | GDK_SHIFT_MASK);
@@ -441,8 +416,8 @@ test_demo_at_start (void)
   g_assert_nonnull (window);
   panel = picard_window_get_scan_panel (window);
   g_assert_true (picard_scan_panel_is_loading (panel));
-  g_assert_true (picard_test_ui_wait (idle, window, 20000));
-  g_assert_true (picard_test_ui_wait (not_loading, window, 60000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 20000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_model_loaded, window, 60000));
   g_assert_null (picard_window_get_message (window));
   g_assert_cmpstr (picard_volume_get_info (picard_window_get_volume (window))->path, ==, demo);
   /* Loaded and ready, nothing started. */
@@ -457,7 +432,7 @@ test_demo_at_start (void)
   picard_test_ui_key (GTK_WIDGET (picard_window_get_slice_view (window)), GDK_KEY_F5, 0);
   g_assert_cmpint (picard_scan_panel_get_state (panel), ==, PICARD_SCAN_STATE_RUNNING);
   picard_scan_panel_cancel (panel);
-  g_assert_true (picard_test_ui_wait (scan_stopped, window, 120000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_scan_stopped, window, 120000));
   picard_application_set_load_demo_model (app, FALSE);
   gtk_window_destroy (GTK_WINDOW (window));
   picard_test_ui_iterate (50);

@@ -16,12 +16,6 @@
 static PicardApplication *app;
 
 static gboolean
-idle (gpointer data)
-{
-  return picard_window_is_idle (data);
-}
-
-static gboolean
 has_message (gpointer data)
 {
   return picard_window_get_message (data) != NULL;
@@ -30,7 +24,7 @@ has_message (gpointer data)
 static void
 wait_idle (PicardWindow *window)
 {
-  g_assert_true (picard_test_ui_wait (idle, window, 10000));
+  g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 10000));
   /* Let the view draw what it got. */
   picard_test_ui_iterate (40);
 }
