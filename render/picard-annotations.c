@@ -613,3 +613,46 @@ picard_label_width (const PicardAnnotationStyle *style, const char *text, gboole
   cairo_destroy (cr);
   return width;
 }
+
+void
+picard_draw_tile (cairo_t *cr, cairo_surface_t *surface, guint pixels, double x, double y,
+                  double tile, double scale, gboolean smooth)
+{
+  cairo_pattern_t *pattern = cairo_pattern_create_for_surface (surface);
+  cairo_matrix_t matrix;
+  double factor = pixels / tile;
+
+  cairo_pattern_set_filter (pattern, smooth || tile * scale < pixels ? CAIRO_FILTER_GOOD
+                                                                     : CAIRO_FILTER_NEAREST);
+  cairo_matrix_init_scale (&matrix, factor, factor);
+  cairo_matrix_translate (&matrix, -x, -y);
+  cairo_pattern_set_matrix (pattern, &matrix);
+  cairo_save (cr);
+  cairo_rectangle (cr, x, y, tile, tile);
+  cairo_set_source (cr, pattern);
+  cairo_fill (cr);
+  cairo_restore (cr);
+  cairo_pattern_destroy (pattern);
+}
+
+void
+picard_draw_hole_outline (cairo_t *cr, const PicardAnnotationStyle *style, double x,
+                          double y, double tile, guint size, guint hole, gboolean dark)
+{
+  double zoom = tile / size;
+  double offset = (size - hole) / 2.0 * zoom;
+  double dashes[2] = { 3.0 * style->unit, 3.0 * style->unit };
+
+  if (hole == 0)
+    return;
+  cairo_save (cr);
+  cairo_rectangle (cr, x + offset, y + offset, hole * zoom, hole * zoom);
+  cairo_set_dash (cr, dashes, 2, 0.0);
+  cairo_set_line_width (cr, style->unit);
+  if (dark)
+    cairo_set_source_rgba (cr, 0.2, 0.2, 0.2, 0.9);
+  else
+    cairo_set_source_rgba (cr, 1.0, 0.85, 0.0, 0.9);
+  cairo_stroke (cr);
+  cairo_restore (cr);
+}

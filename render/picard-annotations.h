@@ -88,6 +88,15 @@ void picard_draw_caption (cairo_t *cr, const PicardAnnotationStyle *style,
 void picard_draw_label (cairo_t *cr, const PicardAnnotationStyle *style, const char *text,
                         double x, double y, double width, gboolean bold);
 double picard_label_height (const PicardAnnotationStyle *style);
+/* Figures of patches (picard-strip.h, picard-stages.h): paints @surface, @pixels square, into
+ * the square tile of side @tile at (@x, @y); enlarged it stays blocky unless @smooth, shrunk
+ * (@tile * @scale < @pixels) it is filtered. */
+void picard_draw_tile (cairo_t *cr, cairo_surface_t *surface, guint pixels, double x, double y,
+                       double tile, double scale, gboolean smooth);
+/* The dashed outline of a patch's centred hole (@hole of @size pixels) in such a tile; yellow,
+ * or dark grey over bright colours. Nothing for @hole 0. */
+void picard_draw_hole_outline (cairo_t *cr, const PicardAnnotationStyle *style, double x,
+                               double y, double tile, guint size, guint hole, gboolean dark);
 /* The natural width of @text as picard_draw_label() draws it. */
 double picard_label_width (const PicardAnnotationStyle *style, const char *text, gboolean bold);
 

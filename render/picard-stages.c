@@ -201,52 +201,6 @@ picard_stages_get_tile (const PicardStages *stages, PicardStagesRow row, guint c
   return TRUE;
 }
 
-/* Paints @surface (@pixels wide) into the tile at (@x, @y). */
-static void
-paint_tile (cairo_t *cr, cairo_surface_t *surface, guint pixels, const Layout *layout,
-            double x, double y, double scale, gboolean smooth)
-{
-  cairo_pattern_t *pattern = cairo_pattern_create_for_surface (surface);
-  cairo_matrix_t matrix;
-  double factor = pixels / layout->tile;
-
-  /* Blocks stay sharp when enlarged; a shrunk image is filtered. */
-  cairo_pattern_set_filter (pattern, smooth || layout->tile * scale < pixels
-                                     ? CAIRO_FILTER_GOOD : CAIRO_FILTER_NEAREST);
-  cairo_matrix_init_scale (&matrix, factor, factor);
-  cairo_matrix_translate (&matrix, -x, -y);
-  cairo_pattern_set_matrix (pattern, &matrix);
-  cairo_save (cr);
-  cairo_rectangle (cr, x, y, layout->tile, layout->tile);
-  cairo_set_source (cr, pattern);
-  cairo_fill (cr);
-  cairo_restore (cr);
-  cairo_pattern_destroy (pattern);
-}
-
-static void
-hole_outline (cairo_t *cr, const PicardStages *stages, const Layout *layout, double x,
-              double y, gboolean dark)
-{
-  double zoom = layout->tile / stages->size;
-  double offset = (stages->size - stages->hole_size) / 2.0 * zoom;
-  double dashes[2] = { 3.0 * layout->style.unit, 3.0 * layout->style.unit };
-
-  if (stages->hole_size == 0)
-    return;
-  cairo_save (cr);
-  cairo_rectangle (cr, x + offset, y + offset, stages->hole_size * zoom,
-                   stages->hole_size * zoom);
-  cairo_set_dash (cr, dashes, 2, 0.0);
-  cairo_set_line_width (cr, 1.0 * layout->style.unit);
-  if (dark)
-    cairo_set_source_rgba (cr, 0.2, 0.2, 0.2, 0.9);
-  else
-    cairo_set_source_rgba (cr, 1.0, 0.85, 0.0, 0.9);
-  cairo_stroke (cr);
-  cairo_restore (cr);
-}
-
 static gboolean
 draw_grey (cairo_t *cr, const PicardStages *stages, const Layout *layout, guint row,
            guint column, const float *image, double scale, GError **error)
@@ -259,9 +213,10 @@ draw_grey (cairo_t *cr, const PicardStages *stages, const Layout *layout, guint 
   if (surface == NULL)
     return FALSE;
   tile_origin (layout, row, column, &x, &y);
-  paint_tile (cr, surface, stages->size, layout, x, y, scale, FALSE);
+  picard_draw_tile (cr, surface, stages->size, x, y, layout->tile, scale, FALSE);
   cairo_surface_destroy (surface);
-  hole_outline (cr, stages, layout, x, y, FALSE);
+  picard_draw_hole_outline (cr, &layout->style, x, y, layout->tile, stages->size,
+                            stages->hole_size, FALSE);
   return TRUE;
 }
 
@@ -303,9 +258,10 @@ draw_flow (cairo_t *cr, const PicardStages *stages, const Layout *layout, guint 
       }
   cairo_surface_mark_dirty (surface);
   tile_origin (layout, PICARD_STAGES_ROW_ATTENTION, column, &x, &y);
-  paint_tile (cr, surface, g, layout, x, y, scale, FALSE);
+  picard_draw_tile (cr, surface, g, x, y, layout->tile, scale, FALSE);
   cairo_surface_destroy (surface);
-  hole_outline (cr, stages, layout, x, y, TRUE);
+  picard_draw_hole_outline (cr, &layout->style, x, y, layout->tile, stages->size,
+                            stages->hole_size, TRUE);
   return TRUE;
 }
 
@@ -346,7 +302,7 @@ draw_wheel (cairo_t *cr, const PicardStages *stages, const Layout *layout, doubl
       }
   cairo_surface_mark_dirty (surface);
   tile_origin (layout, PICARD_STAGES_ROW_ATTENTION, stages->n_samples, &x, &y);
-  paint_tile (cr, surface, WHEEL_PIXELS, layout, x, y, scale, TRUE);
+  picard_draw_tile (cr, surface, WHEEL_PIXELS, x, y, layout->tile, scale, TRUE);
   cairo_surface_destroy (surface);
   cairo_save (cr);
   cairo_arc (cr, x + layout->tile / 2.0, y + layout->tile / 2.0, layout->tile / 2.0, 0,

@@ -197,23 +197,6 @@ picard_strip_get_tile (const PicardStrip *strip, guint tile, double scale, doubl
   return TRUE;
 }
 
-static void
-hole_outline (cairo_t *cr, const PicardStrip *strip, const Layout *layout, double x, double y)
-{
-  double offset = (strip->size - strip->hole_size) / 2.0;
-  double dashes[2] = { 3.0 * layout->style.unit, 3.0 * layout->style.unit };
-
-  if (strip->hole_size == 0)
-    return;
-  cairo_save (cr);
-  cairo_rectangle (cr, x + offset, y + offset, strip->hole_size, strip->hole_size);
-  cairo_set_dash (cr, dashes, 2, 0.0);
-  cairo_set_line_width (cr, 1.0 * layout->style.unit);
-  cairo_set_source_rgba (cr, 1.0, 0.85, 0.0, 0.9);
-  cairo_stroke (cr);
-  cairo_restore (cr);
-}
-
 static gboolean
 draw_tile (cairo_t *cr, const PicardStrip *strip, const Layout *layout, guint index,
            const float *image, const char *label, gboolean closest, double scale,
@@ -222,26 +205,16 @@ draw_tile (cairo_t *cr, const PicardStrip *strip, const Layout *layout, guint in
   double black = strip->unit_range ? 0.0 : -1.0;
   double x, y;
   cairo_surface_t *surface;
-  cairo_pattern_t *pattern;
-  cairo_matrix_t matrix;
 
   tile_origin (layout, index, &x, &y);
   surface = picard_grey_surface_new_from_float (image, strip->size, strip->size, black, 1.0,
                                                 error);
   if (surface == NULL)
     return FALSE;
-  pattern = cairo_pattern_create_for_surface (surface);
-  cairo_pattern_set_filter (pattern, scale >= 1.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
-  cairo_matrix_init_translate (&matrix, -x, -y);
-  cairo_pattern_set_matrix (pattern, &matrix);
-  cairo_save (cr);
-  cairo_rectangle (cr, x, y, layout->tile, layout->tile);
-  cairo_set_source (cr, pattern);
-  cairo_fill (cr);
-  cairo_restore (cr);
-  cairo_pattern_destroy (pattern);
+  picard_draw_tile (cr, surface, strip->size, x, y, layout->tile, scale, FALSE);
   cairo_surface_destroy (surface);
-  hole_outline (cr, strip, layout, x, y);
+  picard_draw_hole_outline (cr, &layout->style, x, y, layout->tile, strip->size,
+                            strip->hole_size, FALSE);
 
   if (closest)
     {
