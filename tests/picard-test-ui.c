@@ -6,7 +6,6 @@
 #include <glib/gstdio.h>
 
 #include "picard-phantom.h"
-#include "picard-window.h"
 
 gboolean
 picard_test_ui_wait (gboolean (*done) (gpointer data), gpointer data, guint timeout_ms)
@@ -58,6 +57,21 @@ picard_test_ui_scan_stopped (gpointer window)
 {
   return picard_scan_panel_get_state (picard_window_get_scan_panel (window))
          == PICARD_SCAN_STATE_IDLE;
+}
+
+PicardWindow *
+picard_test_ui_activate (PicardApplication *app)
+{
+  GList *before = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  PicardWindow *window = NULL;
+
+  g_application_activate (G_APPLICATION (app));
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
+    if (g_list_find (before, l->data) == NULL)
+      window = l->data;
+  g_list_free (before);
+  g_assert_nonnull (window);
+  return window;
 }
 
 GdkTexture *

@@ -4,8 +4,10 @@
 
 #include <gtk/gtk.h>
 
+#include "picard-application.h"
 #include "picard-test-cli.h"
 #include "picard-volume.h"
+#include "picard-window.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +21,8 @@ gboolean picard_test_ui_window_idle (gpointer window);
 gboolean picard_test_ui_model_loaded (gpointer window);
 gboolean picard_test_ui_completions_done (gpointer window);
 gboolean picard_test_ui_scan_stopped (gpointer window);
+/* Activates @app (as starting it without files does) and returns the window that opened. */
+PicardWindow *picard_test_ui_activate (PicardApplication *app);
 /* Renders @widget as it is on screen and saves it under the build's test-artefacts folder;
  * returns the texture for pixel checks. */
 GdkTexture *picard_test_ui_screenshot (GtkWidget *widget, const char *name);

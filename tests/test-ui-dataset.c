@@ -254,20 +254,14 @@ test_demo_on_activate (void)
   g_auto(GStrv) lines = NULL;
   g_auto(GStrv) fields = NULL;
   g_autofree char *demo = NULL;
-  GList *before = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
-  PicardWindow *window = NULL;
+  PicardWindow *window;
 
   g_assert_true (g_file_get_contents (table, &contents, NULL, NULL));
   lines = g_strsplit (contents, "\n", -1);
   fields = g_strsplit (lines[2], ",", -1);
   demo = g_build_filename (data_dir, fields[3], NULL);
   picard_application_set_demo_volume (app, demo);
-  g_application_activate (G_APPLICATION (app));
-  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
-    if (g_list_find (before, l->data) == NULL)
-      window = l->data;
-  g_list_free (before);
-  g_assert_nonnull (window);
+  window = picard_test_ui_activate (app);
   wait_idle (window);
   g_assert_cmpstr (picard_volume_get_info (picard_window_get_volume (window))->path, ==, demo);
   g_assert_nonnull (picard_window_get_lesions (window));

@@ -400,20 +400,14 @@ test_demo_at_start (void)
 {
   g_autofree char *demo = g_build_filename (g_getenv ("PICARD_BUILD_DIR"), "demo", "Phantom-7",
                                             "rcc.dcm", NULL);
-  GList *before = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
-  PicardWindow *window = NULL;
+  PicardWindow *window;
   PicardScanPanel *panel;
 
   g_assert_true (g_file_test (demo, G_FILE_TEST_IS_REGULAR));
   g_assert_nonnull (picard_model_get_demo_path ());
   picard_application_set_demo_volume (app, demo);
   picard_application_set_load_demo_model (app, TRUE);
-  g_application_activate (G_APPLICATION (app));
-  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
-    if (g_list_find (before, l->data) == NULL)
-      window = l->data;
-  g_list_free (before);
-  g_assert_nonnull (window);
+  window = picard_test_ui_activate (app);
   panel = picard_window_get_scan_panel (window);
   g_assert_true (picard_scan_panel_is_loading (panel));
   g_assert_true (picard_test_ui_wait (picard_test_ui_window_idle, window, 20000));
