@@ -2,6 +2,7 @@
 #include "picard-test-cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <sys/wait.h>
 
@@ -129,4 +130,32 @@ picard_test_dir_tear_down (PicardTestDir *fixture, gconstpointer data)
 {
   picard_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
+}
+
+double
+picard_test_nmse (const float *got, const float *want, gsize n)
+{
+  double num = 0.0, den = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double d = (double) got[i] - want[i];
+      num += d * d;
+      den += (double) want[i] * want[i];
+    }
+  return den > 0.0 ? num / den : num;
+}
+
+void
+picard_test_assert_close (const char *what, const float *got, const float *want, gsize n,
+                          double limit)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (got[i]))
+      g_error ("%s: element %" G_GSIZE_FORMAT " is %g", what, i, got[i]);
+  double nmse = picard_test_nmse (got, want, n);
+  if (g_test_verbose ())
+    g_test_message ("%s: nmse %.3g (limit %.3g)", what, nmse, limit);
+  if (!(nmse <= limit))
+    g_error ("%s: NMSE %.3g exceeds %.3g", what, nmse, limit);
 }

@@ -1,6 +1,6 @@
 /* picard-test-cli.h: what tests share to run programs and to clean up after themselves:
- * the built picard-cli (env PICARD_CLI), Debian's python3 (env PYTHON), and removing the
- * folder trees they made. */
+ * the built picard-cli (env PICARD_CLI), Debian's python3 (env PYTHON), removing the folder
+ * trees they made; and comparing results with references. */
 #pragma once
 
 #include <glib.h>
@@ -21,6 +21,13 @@ gboolean picard_test_spawn_python (const char *cwd, const char *const *args, cha
                                    GError **error);
 /* The same, failing the test when python does; returns its stdout. */
 char *picard_test_run_python (const char *cwd, const char *const *args);
+
+/* The normalised mean squared error of @got against @want (the plain one for a zero @want). */
+double picard_test_nmse (const float *got, const float *want, gsize n);
+/* Fails the test, naming @what, when an element of @got is not finite or the NMSE exceeds
+ * @limit (the NMSE is a test message in verbose runs). */
+void picard_test_assert_close (const char *what, const float *got, const float *want, gsize n,
+                               double limit);
 
 /* Removes @path and all below it, without following links into other trees; folders a test
  * made read-only are opened first. Every removal must succeed. */

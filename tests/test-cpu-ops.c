@@ -6,6 +6,7 @@
 
 #include "picard-cpu-ops.h"
 #include "picard-ref.h"
+#include "picard-test-cli.h"
 
 #define NMSE_F32 1e-9
 #define NMSE_F32_EXACT 1e-12
@@ -20,23 +21,6 @@ random_floats (gsize count, double lo, double hi)
   for (gsize i = 0; i < count; i++)
     v[i] = (float) g_rand_double_range (rng, lo, hi);
   return v;
-}
-
-static void
-assert_close (const char *what, const float *got, const float *want, gsize count, double limit)
-{
-  double num = 0.0, den = 0.0, nmse;
-
-  for (gsize i = 0; i < count; i++)
-    {
-      g_assert_true (isfinite (got[i]));
-      num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
-      den += (double) want[i] * want[i];
-    }
-  nmse = den > 0.0 ? num / den : num;
-  g_test_message ("%s: nmse %.3g (limit %.3g)", what, nmse, limit);
-  if (!(nmse <= limit))
-    g_error ("%s: NMSE %.3g exceeds %.3g", what, nmse, limit);
 }
 
 typedef struct {
@@ -91,7 +75,7 @@ test_conv (gconstpointer data)
         g_assert_true (picard_cpu_conv2d (n, s->cin, h, w, in, s->cout, s->k, weights, bias, &p,
                                           with_mask ? mask : NULL, got, &error));
         g_assert_no_error (error);
-        assert_close (what, got, want, out_count, NMSE_F32);
+        picard_test_assert_close (what, got, want, out_count, NMSE_F32);
         /* A dropped channel is exactly zero. */
         for (guint c = 0; with_mask && c < s->cout; c++)
           if (mask[c] == 0.0f)
@@ -128,30 +112,30 @@ test_attention (void)
 
       picard_cpu_extract_patches (c, h4, w4, p6, 4, 2, raw);
       picard_ref_extract_patches (1, c, h4, w4, p6, 4, 2, 1, raw_ref);
-      assert_close ("extract 4x4 s2", raw, raw_ref, l * k16, 0.0);
+      picard_test_assert_close ("extract 4x4 s2", raw, raw_ref, l * k16, 0.0);
       picard_cpu_extract_patches (c, h8, w8, pd, 3, 1, pat);
       picard_ref_extract_patches (1, c, h8, w8, pd, 3, 1, 1, pat_ref);
-      assert_close ("extract 3x3", pat, pat_ref, l * k9, 0.0);
+      picard_test_assert_close ("extract 3x3", pat, pat_ref, l * k9, 0.0);
       picard_cpu_patch_normalize (l, k9, 1e-4f, pat, pn);
       picard_ref_patch_normalize (l, k9, 1e-4f, pat, pn_ref);
-      assert_close ("normalize", pn, pn_ref, l * k9, NMSE_F32_EXACT);
+      picard_test_assert_close ("normalize", pn, pn_ref, l * k9, NMSE_F32_EXACT);
       /* Matching: the reference is the 3 x 3 convolution with the normalised patches. */
       g_assert_true (picard_cpu_match (l, k9, pn, pat, sc, &error));
       g_assert_no_error (error);
       picard_ref_conv2d (1, c, h8, w8, pd, (guint) l, 3, pn, FALSE, NULL, &match, NULL, sc_ref);
-      assert_close ("match", sc, sc_ref, l * l, NMSE_F32);
+      picard_test_assert_close ("match", sc, sc_ref, l * l, NMSE_F32);
       for (guint t = 0; t < 2; t++)
         {
           picard_cpu_fuse (h8, w8, t, sc_ref, fused);
           picard_ref_fuse (1, h8, w8, h8, w8, t, sc_ref, fused_ref);
-          assert_close (t ? "fuse transposed" : "fuse", fused, fused_ref, l * l, NMSE_F32_EXACT);
+          picard_test_assert_close (t ? "fuse transposed" : "fuse", fused, fused_ref, l * l, NMSE_F32_EXACT);
         }
       /* Some background patches masked out, as the hole does. */
       for (gsize k = 0; k < l; k++)
         mm[k] = k % 3 == 1 ? 0.0f : 1.0f;
       picard_cpu_softmax (l, fused_ref, mm, 10.0f, att);
       picard_ref_softmax (1, (guint) l, l, fused_ref, mm, 10.0f, att_ref);
-      assert_close ("softmax", att, att_ref, l * l, NMSE_F32);
+      picard_test_assert_close ("softmax", att, att_ref, l * l, NMSE_F32);
       /* Reconstruction: the reference's weights are [c][L][4][4]. */
       for (gsize k = 0; k < l; k++)
         for (gsize e = 0; e < k16; e++)
@@ -160,7 +144,7 @@ test_attention (void)
       g_assert_no_error (error);
       picard_ref_conv_transpose2d (1, (guint) l, h8, w8, att_ref, c, 4, weights_ref, FALSE, 2, 1,
                                    0.25f, out_ref);
-      assert_close ("reconstruct", out, out_ref, (gsize) c * h4 * w4, NMSE_F32);
+      picard_test_assert_close ("reconstruct", out, out_ref, (gsize) c * h4 * w4, NMSE_F32);
     }
 }
 

@@ -64,20 +64,6 @@ run_python (const char *first, ...)
   g_free (picard_test_run_python (NULL, (const char *const *) args->pdata));
 }
 
-static double
-nmse (const float *got, const float *want, gsize n)
-{
-  double num = 0.0, den = 0.0;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      double d = (double) got[i] - want[i];
-      num += d * d;
-      den += (double) want[i] * want[i];
-    }
-  return num / MAX (den, 1e-30);
-}
-
 static void
 compare (const char *dir, const char *name, const float *got, gsize n)
 {
@@ -89,7 +75,7 @@ compare (const char *dir, const char *name, const float *got, gsize n)
 
   g_assert_no_error (error);
   g_assert_cmpuint (want->n_elements, ==, n);
-  e = nmse (got, want->data, n);
+  e = picard_test_nmse (got, want->data, n);
   g_test_message ("%s: nmse %.3g", name, e);
   if (!(e < NMSE_LIMIT))
     g_error ("%s differs from PyTorch: normalised MSE %.3g", name, e);
@@ -309,7 +295,7 @@ test_against_pytorch (gconstpointer data)
       if (pass == 0)
         memcpy (xs2_off, xs2, sample * n * sizeof (float));
       else
-        g_assert_cmpfloat (nmse (xs2, xs2_off, sample * n), >, 1e-4);
+        g_assert_cmpfloat (picard_test_nmse (xs2, xs2_off, sample * n), >, 1e-4);
       if (pass == 0 && cfg->cnum == 8 && d == 1)
         check_cli (dir, comp, features, (gsize) n * sample, (gsize) n * f);
       /* Outside the hole the completion is the input, exactly. */
@@ -778,7 +764,7 @@ test_backends_agree (void)
         spread += fabs (grids[k][i] - grids[k][0]);
       /* The grid varies (else the comparison proves little) and the two agree. */
       g_assert_cmpfloat (spread, >, 0.0);
-      g_assert_cmpfloat (nmse (grids[2 + k], grids[k], n), <, NMSE_LIMIT);
+      g_assert_cmpfloat (picard_test_nmse (grids[2 + k], grids[k], n), <, NMSE_LIMIT);
     }
   for (guint k = 0; k < G_N_ELEMENTS (grids); k++)
     g_free (grids[k]);

@@ -8,6 +8,7 @@
 
 #include "picard-error.h"
 #include "picard-ref.h"
+#include "picard-test-cli.h"
 #include "picard-vk-ops.h"
 
 static PicardVkDevice *device;
@@ -40,25 +41,6 @@ random_floats (gsize count, double lo, double hi, PicardVkDtype dtype)
   if (dtype == PICARD_VK_DTYPE_F16)
     picard_ref_round_to_half (v, count);
   return v;
-}
-
-static void
-assert_close (const char *what, const float *got, const float *want, gsize count, double limit)
-{
-  double num = 0.0, den = 0.0;
-
-  for (gsize i = 0; i < count; i++)
-    {
-      if (!isfinite (got[i]))
-        g_error ("%s: element %" G_GSIZE_FORMAT " is %g", what, i, got[i]);
-      num += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
-      den += (double) want[i] * want[i];
-    }
-  double nmse = den > 0.0 ? num / den : num;
-  if (g_test_verbose ())
-    g_test_message ("%s: nmse %.3g (limit %.3g)", what, nmse, limit);
-  if (!(nmse <= limit))
-    g_error ("%s: NMSE %.3g exceeds %.3g", what, nmse, limit);
 }
 
 static gboolean
@@ -227,7 +209,7 @@ check_conv (const ConvShape *s, const ConvCase *cc, PicardVkDtype dtype)
                                            cc->n, dtype == PICARD_VK_DTYPE_F16 ? "f16" : "f32",
                                            picard_vk_device_get_conv_algo (get_device ())
                                            == PICARD_VK_CONV_DIRECT ? "direct" : "tiled");
-  assert_close (what, got, want, out_count, dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
+  picard_test_assert_close (what, got, want, out_count, dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
 
   picard_vk_graph_free (graph);
   picard_vk_tensor_free (tin);
@@ -470,7 +452,7 @@ test_nearest (void)
         run_graph (graph);
         picard_ref_nearest (n, c, h, w, x, up, f, want);
         g_autofree float *got = download (tout);
-        assert_close (up ? "upsample" : "downsample", got, want, (gsize) n * c * oh * ow,
+        picard_test_assert_close (up ? "upsample" : "downsample", got, want, (gsize) n * c * oh * ow,
                       NMSE_F32_EXACT);
         picard_vk_graph_free (graph);
         picard_vk_tensor_free (tin);
@@ -528,27 +510,27 @@ test_clamp_compose_concat (void)
       double limit = dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32_EXACT;
       g_autofree float *got = download (tclamp);
       picard_ref_clamp (count, a, -1.0f, 1.0f, want);
-      assert_close ("clamp", got, want, count, NMSE_F32_EXACT);
+      picard_test_assert_close ("clamp", got, want, count, NMSE_F32_EXACT);
       g_free (got);
       got = download (tc1);
       picard_ref_compose (n, c, h, w, a, n, b, n, m1, 1, want);
-      assert_close ("compose broadcast mask", got, want, count, limit);
+      picard_test_assert_close ("compose broadcast mask", got, want, count, limit);
       g_free (got);
       got = download (tcn);
       picard_ref_compose (n, c, h, w, a, n, b, n, mn, n, want);
-      assert_close ("compose", got, want, count, limit);
+      picard_test_assert_close ("compose", got, want, count, limit);
       g_free (got);
       got = download (tcat);
       picard_ref_concat (n, h, w, c, a, n, 1, ones, 1, want_cat);
-      assert_close ("concat broadcast", got, want_cat, (gsize) n * (c + 1) * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat broadcast", got, want_cat, (gsize) n * (c + 1) * hw, NMSE_F32_EXACT);
       g_free (got);
       got = download (tcat2);
       picard_ref_concat (n, h, w, c, b, n, c, a, n, want_cat2);
-      assert_close ("concat", got, want_cat2, (gsize) n * 2 * c * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat", got, want_cat2, (gsize) n * 2 * c * hw, NMSE_F32_EXACT);
       g_free (got);
       got = download (tb);
       picard_ref_clamp (count, b, -0.5f, 0.5f, want);
-      assert_close ("clamp in place", got, want, count, NMSE_F32_EXACT);
+      picard_test_assert_close ("clamp in place", got, want, count, NMSE_F32_EXACT);
 
       picard_vk_graph_free (graph);
       PicardVkTensor *all[] = { ta, tb, tm1, tmn, tones, tclamp, tc1, tcn, tcat, tcat2 };
@@ -622,25 +604,25 @@ test_grouped_broadcast (void)
       double limit = dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32_EXACT;
       got = download (tc1);
       picard_ref_compose (n, c, h, w, a, n, b, gb, m2, gb, want);
-      assert_close ("compose grouped b and mask", got, want, count, limit);
+      picard_test_assert_close ("compose grouped b and mask", got, want, count, limit);
       /* The reference reads the group's input: sample 4 is in the second group of three. */
       picard_ref_compose (1, c, h, w, a + 4 * c * hw, 1, b + c * hw, 1, m2 + hw, 1, one);
       g_assert_cmpmem (want + 4 * c * hw, c * hw * sizeof (float), one, c * hw * sizeof (float));
       g_free (got);
       got = download (tc2);
       picard_ref_compose (n, c, h, w, a2, ga, a, n, m3, ga, want);
-      assert_close ("compose grouped a", got, want, count, limit);
+      picard_test_assert_close ("compose grouped a", got, want, count, limit);
       g_free (got);
       got = download (tcat);
       picard_ref_concat (n, h, w, c, b, gb, 2, om, gb, want_cat);
-      assert_close ("concat grouped", got, want_cat, (gsize) n * (c + 2) * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat grouped", got, want_cat, (gsize) n * (c + 2) * hw, NMSE_F32_EXACT);
       for (guint i = 0; i < n; i++)
         g_assert_cmpmem (want_cat + (gsize) i * (c + 2) * hw, c * hw * sizeof (float),
                          b + (gsize) (i / 3) * c * hw, c * hw * sizeof (float));
       g_free (got);
       got = download (tcat2);
       picard_ref_concat (n, h, w, c, a, n, c, a2, ga, want_cat2);
-      assert_close ("concat grouped b", got, want_cat2, (gsize) n * 2 * c * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat grouped b", got, want_cat2, (gsize) n * 2 * c * hw, NMSE_F32_EXACT);
       for (guint i = 0; i < n; i++)
         g_assert_cmpmem (want_cat2 + ((gsize) i * 2 + 1) * c * hw, c * hw * sizeof (float),
                          a2 + (gsize) (i / 2) * c * hw, c * hw * sizeof (float));
@@ -679,7 +661,7 @@ test_bicubic (void)
         run_graph (graph);
         picard_ref_bicubic (n, c, h, w, x, oh, ow, want);
         g_autofree float *got = download (tout);
-        assert_close ("bicubic", got, want, (gsize) n * c * oh * ow,
+        picard_test_assert_close ("bicubic", got, want, (gsize) n * c * oh * ow,
                       dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11);
         picard_vk_graph_free (graph);
         picard_vk_tensor_free (tin);
@@ -762,7 +744,7 @@ test_patches (void)
                   memcpy (want + ((((gsize) b * c + ch) * l) + p) * k * k,
                           patches + ((((gsize) b * l + p) * c) + ch) * k * k,
                           k * k * sizeof (float));
-          assert_close ("patches", got, want, count, NMSE_F32_EXACT);
+          picard_test_assert_close ("patches", got, want, count, NMSE_F32_EXACT);
           picard_vk_graph_free (graph);
           picard_vk_tensor_free (tin);
           picard_vk_weights_free (wt);
@@ -806,12 +788,12 @@ test_matching (void)
       g_autofree float *got_norm = g_new (float, (gsize) n * l * c * k * k);
       picard_vk_weights_download (wn, got_norm, &error);
       g_assert_no_error (error);
-      assert_close ("patch-norm", got_norm, normed, (gsize) n * l * c * k * k,
+      picard_test_assert_close ("patch-norm", got_norm, normed, (gsize) n * l * c * k * k,
                     dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11);
       /* The convolution is checked on what the device normalised (fp16 rounds it). */
       picard_ref_conv2d (n, c, h, w, f, l, k, got_norm, TRUE, NULL, &p, NULL, want);
       g_autofree float *got = download (tout);
-      assert_close ("matching", got, want, (gsize) n * l * h * w,
+      picard_test_assert_close ("matching", got, want, (gsize) n * l * h * w,
                     dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
 
       picard_vk_graph_free (graph);
@@ -859,7 +841,7 @@ test_conv_transpose (void)
         picard_ref_conv_transpose2d (n, cin, h, w, x, cout, k, wt, per_sample, stride, pad,
                                      0.25f, want);
         g_autofree float *got = download (tout);
-        assert_close ("conv-transpose", got, want, (gsize) n * cout * oh * ow,
+        picard_test_assert_close ("conv-transpose", got, want, (gsize) n * cout * oh * ow,
                       dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
         picard_vk_graph_free (graph);
         picard_vk_tensor_free (tin);
@@ -902,14 +884,14 @@ test_fuse_softmax (void)
       double limit = dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11;
       g_autofree float *got1 = download (t1);
       picard_ref_fuse (n, hb, wb, hf, wf, FALSE, x, f1);
-      assert_close ("fuse", got1, f1, count, limit);
+      picard_test_assert_close ("fuse", got1, f1, count, limit);
       /* Each later step starts from the device's previous result (fp16 rounds it). */
       g_autofree float *got2 = download (t2);
       picard_ref_fuse (n, hb, wb, hf, wf, TRUE, got1, f2);
-      assert_close ("fuse transposed", got2, f2, count, limit);
+      picard_test_assert_close ("fuse transposed", got2, f2, count, limit);
       g_autofree float *got = download (ts);
       picard_ref_softmax (n, l, (gsize) hf * wf, got2, mm, 10.0f, want);
-      assert_close ("softmax", got, want, count, limit);
+      picard_test_assert_close ("softmax", got, want, count, limit);
 
       picard_vk_graph_free (graph);
       picard_vk_tensor_free (tin);
@@ -952,7 +934,7 @@ test_l2_reduce (void)
           picard_vk_buffer_download (dist, 0, got, n * sizeof (float), &error);
           g_assert_no_error (error);
           picard_ref_l2_distance (n, c, h, w, a, b, m, y0, x0, r, r, want);
-          assert_close ("l2", got, want, n, 1e-11);
+          picard_test_assert_close ("l2", got, want, n, 1e-11);
           picard_vk_graph_free (graph);
           picard_vk_tensor_free (ta);
           picard_vk_tensor_free (tb);
@@ -977,7 +959,7 @@ test_l2_reduce (void)
         picard_vk_buffer_download (bout, 0, got, groups * sizeof (float), &error);
         g_assert_no_error (error);
         picard_ref_reduce_groups (op, groups, m, x, want);
-        assert_close ("reduce", got, want, groups, NMSE_F32_EXACT);
+        picard_test_assert_close ("reduce", got, want, groups, NMSE_F32_EXACT);
         picard_vk_graph_free (graph);
         picard_vk_buffer_free (bin);
         picard_vk_buffer_free (bout);
@@ -1014,7 +996,7 @@ test_fma_peak (void)
   picard_vk_buffer_download (out, 0, got, invocations * 4 * sizeof (float), &error);
   g_assert_no_error (error);
   picard_ref_fma_peak (invocations, steps, want);
-  assert_close ("fma-peak", got, want, invocations * 4, NMSE_F32);
+  picard_test_assert_close ("fma-peak", got, want, invocations * 4, NMSE_F32);
   g_assert_false (picard_vk_op_fma_peak (graph, invocations + 1, steps, out, &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
   picard_vk_graph_free (graph);
