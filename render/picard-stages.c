@@ -227,24 +227,36 @@ pack (const double rgb[3])
          | ((guint32) lround (rgb[1] * 255.0) << 8) | (guint32) lround (rgb[2] * 255.0);
 }
 
-static gboolean
-draw_flow (cairo_t *cr, const PicardStages *stages, const Layout *layout, guint column,
-           const float *offsets, double radius, double scale, GError **error)
+/* A square image surface of @side pixels to draw on, or NULL with @error naming @what. */
+static cairo_surface_t *
+square_surface_new (cairo_format_t format, guint side, const char *what, GError **error)
 {
-  guint g = stages->grid;
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) g, (int) g);
-  guchar *data;
-  int stride;
-  double x, y;
+  cairo_surface_t *surface = cairo_image_surface_create (format, (int) side, (int) side);
 
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
     {
       cairo_surface_destroy (surface);
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_OUT_OF_MEMORY,
-                   "Out of memory for a %u x %u attention image", g, g);
-      return FALSE;
+                   "Out of memory for %s (%u x %u pixels)", what, side, side);
+      return NULL;
     }
   cairo_surface_flush (surface);
+  return surface;
+}
+
+static gboolean
+draw_flow (cairo_t *cr, const PicardStages *stages, const Layout *layout, guint column,
+           const float *offsets, double radius, double scale, GError **error)
+{
+  guint g = stages->grid;
+  cairo_surface_t *surface = square_surface_new (CAIRO_FORMAT_RGB24, g, "an attention image",
+                                                 error);
+  guchar *data;
+  int stride;
+  double x, y;
+
+  if (surface == NULL)
+    return FALSE;
   data = cairo_image_surface_get_data (surface);
   stride = cairo_image_surface_get_stride (surface);
   for (guint r = 0; r < g; r++)
@@ -270,20 +282,14 @@ static gboolean
 draw_wheel (cairo_t *cr, const PicardStages *stages, const Layout *layout, double scale,
             GError **error)
 {
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, WHEEL_PIXELS,
-                                                         WHEEL_PIXELS);
+  cairo_surface_t *surface = square_surface_new (CAIRO_FORMAT_ARGB32, WHEEL_PIXELS,
+                                                 "the attention legend", error);
   double half = WHEEL_PIXELS / 2.0, x, y;
   guchar *data;
   int stride;
 
-  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
-    {
-      cairo_surface_destroy (surface);
-      g_set_error (error, PICARD_ERROR, PICARD_ERROR_OUT_OF_MEMORY,
-                   "Out of memory for the attention legend");
-      return FALSE;
-    }
-  cairo_surface_flush (surface);
+  if (surface == NULL)
+    return FALSE;
   data = cairo_image_surface_get_data (surface);
   stride = cairo_image_surface_get_stride (surface);
   for (int r = 0; r < WHEEL_PIXELS; r++)
