@@ -653,6 +653,8 @@ picard_vk_device_new (GError **error)
     if (queues[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
       self->queue_family = i;
 
+  if (!picard_vk_device_set_conv_tile (self, g_getenv ("PICARD_VK_CONV_TILE"), error))
+    return NULL;
   self->fp16 = PICARD_SHADERS_FP16 && !disable_fp16 && self->info->shader_float16
                && self->info->storage_16bit;
   self->conv_algo = force_algo ? algo
@@ -840,6 +842,44 @@ picard_vk_device_set_conv_algo (PicardVkDevice *self, PicardVkConvAlgo algo)
   g_return_if_fail (self != NULL);
   g_return_if_fail (algo == PICARD_VK_CONV_DIRECT || algo == PICARD_VK_CONV_TILED);
   self->conv_algo = algo;
+}
+
+gboolean
+picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  guint32 t[5] = { 0 };
+  if (tile == NULL || *tile == '\0')
+    {
+      memset (self->conv_tile, 0, sizeof self->conv_tile);
+      return TRUE;
+    }
+  g_auto (GStrv) parts = g_strsplit (tile, "x", -1);
+  guint n = g_strv_length (parts);
+  for (guint i = 0; i < n && n == 5; i++)
+    {
+      guint64 v;
+      if (!g_ascii_string_to_unsigned (parts[i], 10, 1, 1024, &v, NULL))
+        n = 0;
+      else
+        t[i] = (guint32) v;
+    }
+  const guint64 threads = n == 5 ? (guint64) (t[1] / t[4]) * (t[0] / t[3]) : 0;
+  const guint64 shared = (guint64) t[2] * (t[0] + t[1]) * 16;
+  if (n != 5 || t[3] % 4 != 0 || t[0] % t[3] != 0 || t[1] % t[4] != 0
+      || threads > self->info->max_workgroup_invocations
+      || shared > self->info->max_shared_memory)
+    {
+      g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                   "convolution tile '%s' does not fit this device: give BMxBNxBKxTMxTN with "
+                   "TM a multiple of 4 dividing BM, TN dividing BN, at most %u invocations "
+                   "(BM/TM x BN/TN) and %u bytes of shared memory (16 x BK x (BM + BN))",
+                   tile, self->info->max_workgroup_invocations, self->info->max_shared_memory);
+      return FALSE;
+    }
+  memcpy (self->conv_tile, t, sizeof t);
+  return TRUE;
 }
 
 char *

@@ -269,6 +269,32 @@ picard_vk_conv_out_size (guint size, guint k, guint stride, guint dilation, guin
   return (guint) ((padded - span) / stride + 1);
 }
 
+static void
+conv_tile (PicardVkDevice *device, guint cout, guint32 tile[5])
+{
+  /* BM output channels x BN pixels per workgroup, each invocation TM x TN of them, BK
+   * (channel block, tap) columns staged per step: the outputs' channels fill BM, and narrower
+   * layers trade channels for pixels to keep 64-256 invocations. */
+  static const guint32 tiles[][6] = {
+    /* up to cout: BM, BN, BK, TM, TN */
+    { 4, 4, 128, 4, 4, 2 },
+    { 16, 16, 128, 8, 4, 4 },
+    { 32, 32, 128, 8, 8, 4 },
+    { 64, 64, 128, 8, 8, 8 },
+    { G_MAXUINT32, 128, 128, 8, 8, 8 },
+  };
+  guint i = 0;
+
+  if (device->conv_tile[0] != 0)
+    {
+      memcpy (tile, device->conv_tile, sizeof device->conv_tile);
+      return;
+    }
+  while (cout > tiles[i][0])
+    i++;
+  memcpy (tile, tiles[i] + 1, 5 * sizeof *tile);
+}
+
 /* Mirrors the push constant block of shaders/conv2d-direct.comp and conv2d-tiled.comp. */
 typedef struct {
   guint32 n, cin4, h, w;
@@ -365,12 +391,12 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
                                        (wt->cout + tco - 1) / tco, in->n, error);
     }
 
-  /* The tiled layout: BM output channels x BN pixels per workgroup of 256 invocations,
-   * each TM x TN of them, BK channel blocks staged in shared memory per step. */
-  const guint32 bm = 64, bn = 64, bk = 4, tm = 4, tn = 4;
-  const guint32 spec[7] = { bm, bn, bk, tm, tn, bn / tn, bm / tm };
+  guint32 tile[5];
+  conv_tile (device, wt->cout, tile);
+  const guint32 spec[8] = { tile[0], tile[1], tile[2], tile[3], tile[4],
+                            tile[1] / tile[4], tile[0] / tile[3], wt->k };
   PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-tiled", in->dtype, TRUE,
-                                                       spec, 7, error);
+                                                       spec, 8, error);
   if (pipeline == NULL)
     return FALSE;
   b.storage[0] = bias;
@@ -379,5 +405,6 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
   b.storage[3] = in->buffer;
   b.storage[4] = wt->buffer;
   return picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
-                                   (npix + bn - 1) / bn, (wt->cout + bm - 1) / bm, in->n, error);
+                                   (npix + tile[1] - 1) / tile[1],
+                                   (wt->cout + tile[0] - 1) / tile[0], in->n, error);
 }

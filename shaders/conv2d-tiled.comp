@@ -1,16 +1,21 @@
 #version 450
-// conv2d-tiled: implicit-GEMM convolution for GPUs. A workgroup computes BM output channels
-// x BN output pixels of one sample; per step it stages BK input-channel blocks (of 4) of the
-// weights and of the im2col'd input in shared memory, and each invocation accumulates a
-// TM x TN register block from them (TM = 4: one output texel per pixel).
+// conv2d-tiled: implicit-GEMM convolution for GPUs. The GEMM is M = output channels, N = output
+// pixels of one sample, K = (input channel block, tap) pairs in the weights' own order, so the
+// weights are a row-major M x K matrix of vec4 (four input channels each). A workgroup computes
+// BM x BN outputs; per step it stages BK columns of K of both operands in shared memory and
+// each invocation accumulates a TM x TN register block (TM a multiple of 4: whole output
+// texels). The next step's operands are fetched into registers while the current one is
+// computed, as occupancy is low with this many accumulators.
 #include "common.glsl"
 
-layout(constant_id = 0) const uint BM = 64;
-layout(constant_id = 1) const uint BN = 64;
-layout(constant_id = 2) const uint BK = 4;
-layout(constant_id = 3) const uint TM = 4;
-layout(constant_id = 4) const uint TN = 4;
+layout(constant_id = 0) const uint BM = 128;
+layout(constant_id = 1) const uint BN = 128;
+layout(constant_id = 2) const uint BK = 8;
+layout(constant_id = 3) const uint TM = 8;
+layout(constant_id = 4) const uint TN = 8;
 layout(local_size_x_id = 5, local_size_y_id = 6) in;  // BN / TN, BM / TM
+// The kernel size, so that splitting K into (channel block, tap) divides by a constant.
+layout(constant_id = 7) const uint KS = 3;
 
 // Mirrored by PicardVkConvPush in compute/picard-vk-ops.c (size asserted there).
 layout(push_constant) uniform Push {
@@ -30,8 +35,44 @@ layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
 layout(binding = 3, std430) readonly buffer In { DVEC4 x[]; };
 layout(binding = 4, std430) readonly buffer Weights { DVEC4 wt[]; };
 
+const uint NX = BN / TN, NY = BM / TM, THREADS = NX * NY;
+// Operand elements each invocation stages per step (the tiles are chosen to divide evenly).
+const uint A_PER = (BK * BM + THREADS - 1) / THREADS, B_PER = (BK * BN + THREADS - 1) / THREADS;
+
 shared vec4 as[BK][BM];
 shared vec4 bs[BK][BN];
+
+vec4 a_next[A_PER], b_next[B_PER];
+// Per staged input element: its pixel's top-left input position, or a far-off one past the
+// last pixel (so that every tap falls outside).
+int b_iy[B_PER], b_ix[B_PER];
+
+// Fetches step k0's operands into registers: issued before the current step is computed, so
+// their latency overlaps it.
+void
+fetch (uint k0, uint tid, uint co0, uint k4, uint wbase, uint xbase, uint hw)
+{
+  const uint kk = KS * KS;
+  // Weights: consecutive invocations read consecutive K of one output channel.
+  [[unroll]] for (uint r = 0; r < A_PER; r++)
+    {
+      const uint e = tid + r * THREADS, kb = e % BK, m = e / BK;
+      const uint co = co0 + m, kidx = k0 + kb;
+      a_next[r] = vec4 (0.0);
+      if (m < BM && co < pc.cout && kidx < k4)
+        a_next[r] = vec4 (wt[wbase + co * k4 + kidx]);
+    }
+  // Input: consecutive invocations read consecutive pixels of one (channel block, tap).
+  [[unroll]] for (uint r = 0; r < B_PER; r++)
+    {
+      const uint kidx = k0 + (tid + r * THREADS) / BN;
+      const uint c4 = kidx / kk, t = kidx % kk;
+      const int iy = b_iy[r] + int (t / KS * pc.dil), ix = b_ix[r] + int (t % KS * pc.dil);
+      b_next[r] = vec4 (0.0);
+      if (kidx < k4 && iy >= 0 && iy < int (pc.h) && ix >= 0 && ix < int (pc.w))
+        b_next[r] = vec4 (x[xbase + c4 * hw + uint (iy) * pc.w + uint (ix)]);
+    }
+}
 
 void
 main ()
@@ -40,59 +81,61 @@ main ()
   const uint co0 = gl_WorkGroupID.y * BM;
   const uint px0 = gl_WorkGroupID.x * BN;
   const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
-  const uint tid = ty * gl_WorkGroupSize.x + tx;
-  const uint nthreads = gl_WorkGroupSize.x * gl_WorkGroupSize.y;
+  const uint tid = ty * NX + tx;
   const uint npix = pc.oh * pc.ow;
   const uint hw = pc.h * pc.w;
-  const uint kk = pc.k * pc.k;
+  const uint k4 = pc.cin4 * KS * KS;
+  const uint wbase = nb * pc.w_batch_stride;
+  const uint xbase = nb * pc.cin4 * hw;
+
+  [[unroll]] for (uint r = 0; r < B_PER; r++)
+    {
+      const uint e = tid + r * THREADS, p = px0 + e % BN;
+      const bool real = e < BK * BN && p < npix;
+      b_iy[r] = real ? int (p / pc.ow * pc.stride) - pc.pad : -0x40000000;
+      b_ix[r] = int (p % pc.ow * pc.stride) - pc.pad;
+    }
 
   float acc[TM][TN];
   [[unroll]] for (uint i = 0; i < TM; i++)
     [[unroll]] for (uint j = 0; j < TN; j++)
       acc[i][j] = 0.0;
 
-  for (uint t = 0; t < kk; t++)
+  fetch (0u, tid, co0, k4, wbase, xbase, hw);
+  for (uint k0 = 0; k0 < k4; k0 += BK)
     {
-      const int dy = int (t / pc.k * pc.dil) - pc.pad, dx = int (t % pc.k * pc.dil) - pc.pad;
-      for (uint c0 = 0; c0 < pc.cin4; c0 += BK)
+      [[unroll]] for (uint r = 0; r < A_PER; r++)
         {
-          for (uint i = tid; i < BK * BM; i += nthreads)
-            {
-              const uint kb = i / BM, m = i % BM;
-              const uint co = co0 + m, c4 = c0 + kb;
-              vec4 v = vec4 (0.0);
-              if (co < pc.cout && c4 < pc.cin4)
-                v = vec4 (wt[nb * pc.w_batch_stride + (co * pc.cin4 + c4) * kk + t]);
-              as[kb][m] = v;
-            }
-          for (uint i = tid; i < BK * BN; i += nthreads)
-            {
-              const uint kb = i / BN, j = i % BN;
-              const uint p = px0 + j, c4 = c0 + kb;
-              vec4 v = vec4 (0.0);
-              if (p < npix && c4 < pc.cin4)
-                {
-                  const int iy = int (p / pc.ow * pc.stride) + dy;
-                  const int ix = int (p % pc.ow * pc.stride) + dx;
-                  if (iy >= 0 && iy < int (pc.h) && ix >= 0 && ix < int (pc.w))
-                    v = vec4 (x[(nb * pc.cin4 + c4) * hw + uint (iy) * pc.w + uint (ix)]);
-                }
-              bs[kb][j] = v;
-            }
-          barrier ();
-          [[unroll]] for (uint kb = 0; kb < BK; kb++)
-            {
-              vec4 a[TM], b[TN];
-              [[unroll]] for (uint i = 0; i < TM; i++)
-                a[i] = as[kb][ty * TM + i];
-              [[unroll]] for (uint j = 0; j < TN; j++)
-                b[j] = bs[kb][tx + j * gl_WorkGroupSize.x];
-              [[unroll]] for (uint i = 0; i < TM; i++)
-                [[unroll]] for (uint j = 0; j < TN; j++)
-                  acc[i][j] += dot (a[i], b[j]);
-            }
-          barrier ();
+          const uint e = tid + r * THREADS;
+          if (e < BK * BM)
+            as[e % BK][e / BK] = a_next[r];
         }
+      [[unroll]] for (uint r = 0; r < B_PER; r++)
+        {
+          const uint e = tid + r * THREADS;
+          if (e < BK * BN)
+            bs[e / BN][e % BN] = b_next[r];
+        }
+      barrier ();
+      if (k0 + BK < k4)
+        fetch (k0 + BK, tid, co0, k4, wbase, xbase, hw);
+      [[unroll]] for (uint kb = 0; kb < BK; kb++)
+        {
+          vec4 a[TM], b[TN];
+          [[unroll]] for (uint i = 0; i < TM; i++)
+            a[i] = as[kb][ty * TM + i];
+          [[unroll]] for (uint j = 0; j < TN; j++)
+            b[j] = bs[kb][tx + j * NX];
+          [[unroll]] for (uint i = 0; i < TM; i++)
+            [[unroll]] for (uint j = 0; j < TN; j++)
+              {
+                acc[i][j] = fma (a[i].x, b[j].x, acc[i][j]);
+                acc[i][j] = fma (a[i].y, b[j].y, acc[i][j]);
+                acc[i][j] = fma (a[i].z, b[j].z, acc[i][j]);
+                acc[i][j] = fma (a[i].w, b[j].w, acc[i][j]);
+              }
+        }
+      barrier ();
     }
 
   [[unroll]] for (uint i = 0; i < TM; i += 4)
@@ -114,7 +157,7 @@ main ()
       const uint obase = (nb * pc.cout4_total + pc.cout4_offset + co / 4u) * npix;
       [[unroll]] for (uint j = 0; j < TN; j++)
         {
-          const uint p = px0 + tx + j * gl_WorkGroupSize.x;
+          const uint p = px0 + tx + j * NX;
           if (p < npix)
             {
               const vec4 s = vec4 (acc[i][j], acc[i + 1][j], acc[i + 2][j], acc[i + 3][j]);

@@ -132,6 +132,18 @@ test_env_switches (void)
       g_assert_null (picard_vk_device_new (&error));
       g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
       g_clear_error (&error);
+      g_setenv ("PICARD_VK_CONV", "tiled", TRUE);
+      /* A tile of four numbers, one with TM not a multiple of 4, one of 4096 invocations. */
+      const char *bad_tiles[] = { "64x64x4x4", "64x64x4x2x4", "256x256x1x4x1" };
+      for (guint i = 0; i < G_N_ELEMENTS (bad_tiles); i++)
+        {
+          g_setenv ("PICARD_VK_CONV_TILE", bad_tiles[i], TRUE);
+          g_assert_null (picard_vk_device_new (&error));
+          g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+          g_assert_nonnull (strstr (error->message, bad_tiles[i]));
+          g_clear_error (&error);
+        }
+      g_unsetenv ("PICARD_VK_CONV_TILE");
 
       /* Every fallback forced: no fp16, the tiled layout, no cooperative matrices. */
       g_setenv ("PICARD_VK_DISABLE", "fp16, coopmat", TRUE);

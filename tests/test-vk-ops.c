@@ -235,7 +235,7 @@ test_conv_network (gconstpointer data)
          * every third shape also on a larger image spanning several workgroups. */
         ConvCase cc = { 2, s->dilation > 4 ? 17 : 7, 9, TRUE, FALSE, FALSE, 0, G_MAXUINT };
         check_conv (s, &cc, dtype);
-        if (algo == PICARD_VK_CONV_DIRECT && d == 0 && i % 3 == 0)
+        if (d == 0 && i % 3 == 0)
           {
             ConvCase big = { 1, 35, 18, TRUE, FALSE, FALSE, 0, G_MAXUINT };
             check_conv (s, &big, dtype);
@@ -255,6 +255,7 @@ test_conv_options (gconstpointer data)
     { "elu", 8, 20, 3, 1, 3, PICARD_VK_ACT_ELU },
     { "relu", 12, 4, 5, 2, 1, PICARD_VK_ACT_RELU },
     { "leaky", 4, 36, 3, 2, 2, PICARD_VK_ACT_LEAKY_RELU },
+    { "wide", 6, 200, 3, 1, 1, PICARD_VK_ACT_ELU },  /* more channels than one tile */
   };
 
   picard_vk_device_set_conv_algo (get_device (), algo);
@@ -272,6 +273,39 @@ test_conv_options (gconstpointer data)
         check_conv (&shapes[i], &per_sample, dtype);
         check_conv (&shapes[i], &slice, dtype);
       }
+  picard_vk_device_set_conv_algo (get_device (), saved);
+}
+
+/* Tiles other than the ones each layer gets (PICARD_VK_CONV_TILE sweeps them): the tiled
+ * shader must be exact for any tile the device accepts. */
+static void
+test_conv_tiles (void)
+{
+  static const char *tiles[] = { "4x128x4x4x2", "16x64x8x4x4", "32x32x2x8x8", "128x64x4x8x4",
+                                 "128x128x8x8x8" };
+  static const ConvShape shapes[] = {
+    { "conv1", 3, 32, 5, 1, 1, PICARD_VK_ACT_ELU },
+    { "down", 32, 64, 3, 2, 1, PICARD_VK_ACT_ELU },
+    { "atrous", 20, 130, 3, 1, 4, PICARD_VK_ACT_ELU },
+    { "last", 16, 1, 3, 1, 1, PICARD_VK_ACT_NONE },
+  };
+  PicardVkConvAlgo saved = picard_vk_device_get_conv_algo (get_device ());
+  g_autoptr (GError) error = NULL;
+
+  picard_vk_device_set_conv_algo (get_device (), PICARD_VK_CONV_TILED);
+  for (gsize t = 0; t < G_N_ELEMENTS (tiles); t++)
+    {
+      g_assert_true (picard_vk_device_set_conv_tile (get_device (), tiles[t], &error));
+      g_assert_no_error (error);
+      for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
+        {
+          ConvCase cc = { 2, 19, 13, TRUE, TRUE, t % 2 == 1, 0, G_MAXUINT };
+          check_conv (&shapes[i], &cc, PICARD_VK_DTYPE_F32);
+        }
+    }
+  g_assert_false (picard_vk_device_set_conv_tile (get_device (), "8x8x1x3x1", &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  g_assert_true (picard_vk_device_set_conv_tile (get_device (), NULL, NULL));
   picard_vk_device_set_conv_algo (get_device (), saved);
 }
 
@@ -1020,6 +1054,7 @@ main (int argc, char **argv)
                         test_conv_options);
   g_test_add_data_func ("/vk/conv/options/tiled", GINT_TO_POINTER (PICARD_VK_CONV_TILED),
                         test_conv_options);
+  g_test_add_func ("/vk/conv/tiles", test_conv_tiles);
   g_test_add_func ("/vk/conv/errors", test_conv_errors);
   g_test_add_func ("/vk/ops/nearest", test_nearest);
   g_test_add_func ("/vk/ops/clamp-compose-concat", test_clamp_compose_concat);

@@ -1,0 +1,27 @@
+#!/bin/sh
+# bench-conv-tiles.sh BENCH_CONV [BATCH]: GFLOP/s of the tiled convolution for candidate tiles
+# (PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN) per class of layer (by output channels), the measure
+# behind conv_tile's table in compute/picard-vk-ops.c. Run it on a new GPU; BENCHMARKS.md has
+# the results and the command.
+set -u
+bench=$1
+batch=${2:-32}
+
+sweep () {
+  layers=$1
+  shift
+  for tile in "$@"; do
+    rate=$(PICARD_VK_CONV=tiled PICARD_VK_CONV_TILE=$tile "$bench" --batch "$batch" --only "$layers" --no-peak 2>&1 \
+           | awk '/these layers/ { for (i = 1; i <= NF; i++) if ($i == "|") { print $(i + 1); exit } }
+                  /^bench-conv:/ { print; exit }')
+    printf '%-8s %-16s %s\n' "$layers" "$tile" "$rate"
+  done
+}
+
+printf 'layers   tile (BMxBNxBKxTMxTN) GFLOP/s, batch %s\n' "$batch"
+sweep '->128' 128x128x8x8x8 128x128x4x8x8 128x128x16x8x8 128x64x8x8x4 64x128x8x8x8 \
+  128x256x4x8x8 256x128x4x8x8 128x128x8x8x4 128x128x8x4x8
+sweep '->64' 64x128x8x8x8 64x128x4x8x8 64x256x4x8x8 64x64x8x8x4 64x128x8x4x8 64x256x8x8x8
+sweep '->32' 32x128x8x8x4 32x256x4x8x8 32x256x8x8x4 32x128x8x4x4 32x64x8x8x4
+sweep '->16' 16x128x8x4x4 16x256x4x4x4 16x256x8x4x8
+sweep '->1 ' 4x128x4x4x2 4x256x4x4x4 4x512x2x4x4
