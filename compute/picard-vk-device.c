@@ -849,7 +849,7 @@ picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError *
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
-  guint32 t[5] = { 0 };
+  guint32 t[PICARD_VK_CONV_TILE_FIELDS] = { 0, 0, 0, 0, 0, 1 };
   if (tile == NULL || *tile == '\0')
     {
       memset (self->conv_tile, 0, sizeof self->conv_tile);
@@ -857,24 +857,24 @@ picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError *
     }
   g_auto (GStrv) parts = g_strsplit (tile, "x", -1);
   guint n = g_strv_length (parts);
-  for (guint i = 0; i < n && n == 5; i++)
+  gboolean ok = n == 5 || n == 6;
+  for (guint i = 0; i < n && ok; i++)
     {
       guint64 v;
-      if (!g_ascii_string_to_unsigned (parts[i], 10, 1, 1024, &v, NULL))
-        n = 0;
-      else
-        t[i] = (guint32) v;
+      ok = g_ascii_string_to_unsigned (parts[i], 10, 1, i == 5 ? 2 : 1024, &v, NULL);
+      t[i] = (guint32) v;
     }
-  const guint64 threads = n == 5 ? (guint64) (t[1] / t[4]) * (t[0] / t[3]) : 0;
-  const guint64 shared = (guint64) t[2] * (t[0] + t[1]) * 16;
-  if (n != 5 || t[3] % 4 != 0 || t[0] % t[3] != 0 || t[1] % t[4] != 0
+  const guint64 threads = ok ? (guint64) (t[1] / t[4]) * (t[0] / t[3]) : 0;
+  const guint64 shared = (guint64) t[5] * t[2] * (t[0] + t[1]) * 16;
+  if (!ok || t[3] % 4 != 0 || t[0] % t[3] != 0 || t[1] % t[4] != 0
       || threads > self->info->max_workgroup_invocations
       || shared > self->info->max_shared_memory)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                   "convolution tile '%s' does not fit this device: give BMxBNxBKxTMxTN with "
-                   "TM a multiple of 4 dividing BM, TN dividing BN, at most %u invocations "
-                   "(BM/TM x BN/TN) and %u bytes of shared memory (16 x BK x (BM + BN))",
+                   "convolution tile '%s' does not fit this device: give BMxBNxBKxTMxTN[xS] "
+                   "with TM a multiple of 4 dividing BM, TN dividing BN, S (shared-memory "
+                   "stages) 1 or 2, at most %u invocations (BM/TM x BN/TN) and %u bytes of "
+                   "shared memory (16 x S x BK x (BM + BN))",
                    tile, self->info->max_workgroup_invocations, self->info->max_shared_memory);
       return FALSE;
     }

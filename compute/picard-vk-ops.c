@@ -270,18 +270,19 @@ picard_vk_conv_out_size (guint size, guint k, guint stride, guint dilation, guin
 }
 
 static void
-conv_tile (PicardVkDevice *device, guint cout, guint32 tile[5])
+conv_tile (PicardVkDevice *device, guint cout, guint32 tile[PICARD_VK_CONV_TILE_FIELDS])
 {
   /* BM output channels x BN pixels per workgroup, each invocation TM x TN of them, BK
-   * (channel block, tap) columns staged per step: the outputs' channels fill BM, and narrower
-   * layers trade channels for pixels to keep 64-256 invocations. */
-  static const guint32 tiles[][6] = {
-    /* up to cout: BM, BN, BK, TM, TN */
-    { 4, 4, 128, 4, 4, 2 },
-    { 16, 16, 128, 8, 4, 4 },
-    { 32, 32, 128, 8, 8, 4 },
-    { 64, 64, 128, 8, 8, 8 },
-    { G_MAXUINT32, 128, 128, 8, 8, 8 },
+   * (channel block, tap) columns staged per step in one or two shared-memory stages: the
+   * outputs' channels fill BM, and narrower layers trade channels for pixels. Measured on an
+   * H200 with tests/bench-conv-tiles.sh (BENCHMARKS.md). */
+  static const guint32 tiles[][1 + PICARD_VK_CONV_TILE_FIELDS] = {
+    /* up to cout: BM, BN, BK, TM, TN, stages */
+    { 4, 4, 128, 4, 4, 2, 1 },
+    { 16, 16, 128, 8, 4, 4, 1 },
+    { 32, 32, 128, 8, 4, 4, 1 },
+    { 64, 64, 128, 8, 8, 8, 1 },
+    { G_MAXUINT32, 128, 128, 8, 8, 8, 1 },
   };
   guint i = 0;
 
@@ -292,7 +293,7 @@ conv_tile (PicardVkDevice *device, guint cout, guint32 tile[5])
     }
   while (cout > tiles[i][0])
     i++;
-  memcpy (tile, tiles[i] + 1, 5 * sizeof *tile);
+  memcpy (tile, tiles[i] + 1, PICARD_VK_CONV_TILE_FIELDS * sizeof *tile);
 }
 
 /* Mirrors the push constant block of shaders/conv2d-direct.comp and conv2d-tiled.comp. */
@@ -391,12 +392,12 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
                                        (wt->cout + tco - 1) / tco, in->n, error);
     }
 
-  guint32 tile[5];
+  guint32 tile[PICARD_VK_CONV_TILE_FIELDS];
   conv_tile (device, wt->cout, tile);
-  const guint32 spec[8] = { tile[0], tile[1], tile[2], tile[3], tile[4],
-                            tile[1] / tile[4], tile[0] / tile[3], wt->k };
+  const guint32 spec[9] = { tile[0], tile[1], tile[2], tile[3], tile[4],
+                            tile[1] / tile[4], tile[0] / tile[3], wt->k, tile[5] };
   PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-tiled", in->dtype, TRUE,
-                                                       spec, 8, error);
+                                                       spec, 9, error);
   if (pipeline == NULL)
     return FALSE;
   b.storage[0] = bias;

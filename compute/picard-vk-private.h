@@ -20,6 +20,8 @@ struct _PicardVkBuffer {
   VkBufferView views[2];      /* RGBA texel views by PicardVkDtype, made on first use */
 };
 
+#define PICARD_VK_CONV_TILE_FIELDS 6
+
 struct _PicardVkDevice {
   VkInstance instance;
   VkPhysicalDevice physical;
@@ -30,9 +32,9 @@ struct _PicardVkDevice {
 
   gboolean fp16;              /* fp16 variants may be used */
   PicardVkConvAlgo conv_algo;
-  /* PICARD_VK_CONV_TILE's tile for every tiled convolution (BM, BN, BK, TM, TN), or zeros:
-   * each layer's own (conv_tile in picard-vk-ops.c). */
-  guint32 conv_tile[5];
+  /* PICARD_VK_CONV_TILE's tile for every tiled convolution (BM, BN, BK, TM, TN, stages), or
+   * zeros: each layer's own (conv_tile in picard-vk-ops.c). */
+  guint32 conv_tile[PICARD_VK_CONV_TILE_FIELDS];
 
   /* Memory: a device-local type for buffers and a host-visible one for staging. When the
    * device-local type is host-visible too (UMA, CPU devices), buffers are mapped directly. */

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 /* Push constant block size every pipeline layout declares (the Vulkan minimum guarantee). */
 #define PICARD_VK_PUSH_CONSTANT_SIZE 128
 /* Specialization constants a pipeline may receive (constant_id 0..N-1). */
-#define PICARD_VK_MAX_SPEC_CONSTANTS 8
+#define PICARD_VK_MAX_SPEC_CONSTANTS 12
 
 typedef enum {
   PICARD_VK_DTYPE_F32,
@@ -97,7 +97,7 @@ gboolean picard_vk_device_has_fp16 (PicardVkDevice *device);
 gboolean picard_vk_device_has_coopmat (PicardVkDevice *device);
 PicardVkConvAlgo picard_vk_device_get_conv_algo (PicardVkDevice *device);
 void picard_vk_device_set_conv_algo (PicardVkDevice *device, PicardVkConvAlgo algo);
-/* The tiled convolution's tile, "BMxBNxBKxTMxTN", for every layer (tile sweeps; the
+/* The tiled convolution's tile, "BMxBNxBKxTMxTN[xS]" (S: shared-memory stages), for every layer (tile sweeps; the
  * PICARD_VK_CONV_TILE environment variable sets it at creation), or NULL: each layer's own. */
 gboolean picard_vk_device_set_conv_tile (PicardVkDevice *device, const char *tile,
                                          GError **error);

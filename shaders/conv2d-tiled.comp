@@ -5,7 +5,9 @@
 // BM x BN outputs; per step it stages BK columns of K of both operands in shared memory and
 // each invocation accumulates a TM x TN register block (TM a multiple of 4: whole output
 // texels). The next step's operands are fetched into registers while the current one is
-// computed, as occupancy is low with this many accumulators.
+// computed, as occupancy is low with this many accumulators. With STAGES = 2 the shared tiles
+// are double-buffered: the next step's are stored while others still read the current ones,
+// one barrier per step instead of two.
 #include "common.glsl"
 
 layout(constant_id = 0) const uint BM = 128;
@@ -16,6 +18,7 @@ layout(constant_id = 4) const uint TN = 8;
 layout(local_size_x_id = 5, local_size_y_id = 6) in;  // BN / TN, BM / TM
 // The kernel size, so that splitting K into (channel block, tap) divides by a constant.
 layout(constant_id = 7) const uint KS = 3;
+layout(constant_id = 8) const uint STAGES = 1;
 
 // Mirrored by PicardVkConvPush in compute/picard-vk-ops.c (size asserted there).
 layout(push_constant) uniform Push {
@@ -39,8 +42,8 @@ const uint NX = BN / TN, NY = BM / TM, THREADS = NX * NY;
 // Operand elements each invocation stages per step (the tiles are chosen to divide evenly).
 const uint A_PER = (BK * BM + THREADS - 1) / THREADS, B_PER = (BK * BN + THREADS - 1) / THREADS;
 
-shared vec4 as[BK][BM];
-shared vec4 bs[BK][BN];
+shared vec4 as[STAGES][BK][BM];
+shared vec4 bs[STAGES][BK][BN];
 
 vec4 a_next[A_PER], b_next[B_PER];
 // Per staged input element: its pixel's top-left input position, or a far-off one past the
@@ -75,6 +78,23 @@ fetch (uint k0, uint tid, uint co0, uint k4, uint wbase, uint xbase, uint hw)
 }
 
 void
+store (uint stage, uint tid)
+{
+  [[unroll]] for (uint r = 0; r < A_PER; r++)
+    {
+      const uint e = tid + r * THREADS;
+      if (e < BK * BM)
+        as[stage][e % BK][e / BK] = a_next[r];
+    }
+  [[unroll]] for (uint r = 0; r < B_PER; r++)
+    {
+      const uint e = tid + r * THREADS;
+      if (e < BK * BN)
+        bs[stage][e / BN][e % BN] = b_next[r];
+    }
+}
+
+void
 main ()
 {
   const uint nb = gl_WorkGroupID.z;
@@ -102,30 +122,20 @@ main ()
       acc[i][j] = 0.0;
 
   fetch (0u, tid, co0, k4, wbase, xbase, hw);
-  for (uint k0 = 0; k0 < k4; k0 += BK)
+  store (0u, tid);
+  barrier ();
+  for (uint k0 = 0, stage = 0; k0 < k4; k0 += BK)
     {
-      [[unroll]] for (uint r = 0; r < A_PER; r++)
-        {
-          const uint e = tid + r * THREADS;
-          if (e < BK * BM)
-            as[e % BK][e / BK] = a_next[r];
-        }
-      [[unroll]] for (uint r = 0; r < B_PER; r++)
-        {
-          const uint e = tid + r * THREADS;
-          if (e < BK * BN)
-            bs[e / BN][e % BN] = b_next[r];
-        }
-      barrier ();
-      if (k0 + BK < k4)
+      const bool more = k0 + BK < k4;
+      if (more)
         fetch (k0 + BK, tid, co0, k4, wbase, xbase, hw);
       [[unroll]] for (uint kb = 0; kb < BK; kb++)
         {
           vec4 a[TM], b[TN];
           [[unroll]] for (uint i = 0; i < TM; i++)
-            a[i] = as[kb][ty * TM + i];
+            a[i] = as[stage][kb][ty * TM + i];
           [[unroll]] for (uint j = 0; j < TN; j++)
-            b[j] = bs[kb][tx + j * NX];
+            b[j] = bs[stage][kb][tx + j * NX];
           [[unroll]] for (uint i = 0; i < TM; i++)
             [[unroll]] for (uint j = 0; j < TN; j++)
               {
@@ -134,6 +144,13 @@ main ()
                 acc[i][j] = fma (a[i].z, b[j].z, acc[i][j]);
                 acc[i][j] = fma (a[i].w, b[j].w, acc[i][j]);
               }
+        }
+      if (STAGES == 1)
+        barrier ();  // everyone has read the tiles about to be overwritten
+      if (more)
+        {
+          stage = (stage + 1) % STAGES;
+          store (stage, tid);
         }
       barrier ();
     }

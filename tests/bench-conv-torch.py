@@ -36,8 +36,12 @@ def main():
             conv = torch.nn.Conv2d(cin, cout, k, stride=stride, dilation=dil,
                                    padding=dil * (k // 2)).to(device)
             x = torch.randn(batch, cin, size, size, device=device)
-            y = conv(x)  # warm-up (and the output size)
-            sync()
+            y = conv(x)  # the output size
+            # Warm-up of at least a quarter of a second, as on the Vulkan side.
+            start = time.perf_counter()
+            while time.perf_counter() - start < 0.25:
+                conv(x)
+                sync()
             # The median repetition, as on the Vulkan side.
             times = []
             for _ in range(reps):
