@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench-conv-tiles.sh BENCH_CONV [BATCH]: GFLOP/s of the tiled convolution for candidate tiles
+# bench-conv-tiles.sh BENCH_CONV [BATCH [LAYERS TILE...]]: GFLOP/s of the tiled convolution for candidate tiles
 # (PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS]) per class of layer (by output channels), the measure
 # behind conv_tile's table in compute/picard-vk-ops.c. Run it on a new GPU; BENCHMARKS.md has
 # the results and the command.
@@ -19,11 +19,17 @@ sweep () {
 }
 
 printf 'layers   tile (BMxBNxBKxTMxTN[xS]) GFLOP/s, batch %s\n' "$batch"
-sweep '->128' 128x128x8x8x8 128x128x4x8x8x2 128x128x8x4x8 128x128x4x4x8x2 128x64x8x8x4 \
-  64x128x8x8x8 128x128x4x8x8 128x256x4x8x8 128x64x8x8x8x2
-sweep '->64' 64x128x8x8x8 64x128x8x8x8x2 64x128x8x4x8 64x128x8x4x8x2 64x256x4x8x8 \
-  64x256x4x8x8x2 64x64x8x8x4
-sweep '->32' 32x128x8x4x4 32x128x8x4x4x2 32x256x8x8x8 32x256x4x8x8x2 32x256x8x4x8 \
-  32x128x8x8x4 32x256x8x8x4
-sweep '->16' 16x128x8x4x4 16x128x8x4x4x2 16x256x8x4x8 16x256x8x4x4 16x512x4x4x8
+if [ $# -gt 2 ]; then
+  # bench-conv-tiles.sh BENCH_CONV BATCH LAYERS TILE...: one class, these tiles.
+  shift 2
+  sweep "$@"
+  exit
+fi
+sweep '->128' 128x128x8x8x8 128x64x16x8x4 64x128x16x8x8 128x64x8x8x4 64x128x8x8x8 \
+  128x128x4x8x8x2 128x128x8x4x8 128x128x4x4x8x2 128x128x4x8x8 128x256x4x8x8 128x64x8x8x8x2
+sweep '->64' 64x128x8x8x8 64x128x16x8x8 64x64x16x8x4 64x128x8x8x8x2 64x128x8x4x8 \
+  64x128x8x4x8x2 64x256x4x8x8 64x256x4x8x8x2 64x64x8x8x4
+sweep '->32' 32x256x4x8x8x2 32x128x8x8x4x2 32x256x8x8x8 32x128x8x4x4 32x128x8x4x4x2 \
+  32x256x8x4x8 32x128x8x8x4 32x256x8x8x4
+sweep '->16' 16x256x8x4x8 16x128x8x4x4 16x128x8x4x4x2 16x256x8x4x4 16x512x4x4x8
 sweep '->1 ' 4x128x4x4x2 4x256x4x4x2 4x256x8x4x4 4x512x4x4x4
