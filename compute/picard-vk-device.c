@@ -845,6 +845,13 @@ picard_vk_device_set_conv_algo (PicardVkDevice *self, PicardVkConvAlgo algo)
 }
 
 gboolean
+picard_vk_device_conv_tile_fits (PicardVkDevice *self, const guint32 *t)
+{
+  return (guint64) (t[1] / t[4]) * (t[0] / t[3]) <= self->info->max_workgroup_invocations
+         && (guint64) t[5] * t[2] * (t[0] + t[1]) * 16 <= self->info->max_shared_memory;
+}
+
+gboolean
 picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError **error)
 {
   g_return_val_if_fail (self != NULL, FALSE);
@@ -864,11 +871,8 @@ picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError *
       ok = g_ascii_string_to_unsigned (parts[i], 10, 1, i == 5 ? 2 : 1024, &v, NULL);
       t[i] = (guint32) v;
     }
-  const guint64 threads = ok ? (guint64) (t[1] / t[4]) * (t[0] / t[3]) : 0;
-  const guint64 shared = (guint64) t[5] * t[2] * (t[0] + t[1]) * 16;
   if (!ok || t[3] % 4 != 0 || t[0] % t[3] != 0 || t[1] % t[4] != 0
-      || threads > self->info->max_workgroup_invocations
-      || shared > self->info->max_shared_memory)
+      || !picard_vk_device_conv_tile_fits (self, t))
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
                    "convolution tile '%s' does not fit this device: give BMxBNxBKxTMxTN[xS] "

@@ -294,6 +294,15 @@ conv_tile (PicardVkDevice *device, guint cout, guint32 tile[PICARD_VK_CONV_TILE_
   while (cout > tiles[i][0])
     i++;
   memcpy (tile, tiles[i] + 1, PICARD_VK_CONV_TILE_FIELDS * sizeof *tile);
+  /* Smaller devices (Vulkan promises only 128 invocations and 16 KiB of shared memory): fewer
+   * pixels per workgroup, then one stage, then fewer columns per step. */
+  while (!picard_vk_device_conv_tile_fits (device, tile))
+    if (tile[1] / tile[4] * (tile[0] / tile[3]) > device->info->max_workgroup_invocations)
+      tile[1] /= 2;
+    else if (tile[5] > 1)
+      tile[5] = 1;
+    else
+      tile[2] /= 2;
 }
 
 /* Mirrors the push constant block of shaders/conv2d-direct.comp and conv2d-tiled.comp. */

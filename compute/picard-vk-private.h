@@ -80,6 +80,9 @@ void picard_vk_buffer_end_read (PicardVkBuffer *buffer);
 VkBufferView picard_vk_buffer_get_view (PicardVkBuffer *buffer, PicardVkDtype dtype,
                                         GError **error);
 
+/* Whether the tiled convolution's tile @t (conv_tile's fields) fits the device's workgroup
+ * and shared-memory limits. */
+gboolean picard_vk_device_conv_tile_fits (PicardVkDevice *device, const guint32 *t);
 gboolean picard_vk_device_submit_and_wait (PicardVkDevice *device, VkCommandBuffer cmd,
                                            VkFence fence, GError **error);
 
