@@ -237,7 +237,7 @@ main (int argc, char **argv)
       const char *pargv[] = { python, torch_script, json->str, sb, sr, st, NULL };
       g_autofree char *out = NULL;
       int status;
-      if (!g_spawn_sync (NULL, (char **) pargv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL,
+      if (!g_spawn_sync (NULL, (char **) pargv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
                          &status, &error)
           || !g_spawn_check_wait_status (status, &error))
         {
