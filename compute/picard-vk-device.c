@@ -160,8 +160,44 @@ has_extension (const VkExtensionProperties *exts, guint32 n, const char *name)
   return FALSE;
 }
 
+/* NVIDIA's cooperative matrices (the extension glslc here can build for): the shape of an
+ * fp16 x fp16 + fp32 product at subgroup scope, largest first, or FALSE. */
+static gboolean
+query_coopmat (VkInstance instance, VkPhysicalDevice physical, guint32 shape[3])
+{
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_properties =
+    (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+      vkGetInstanceProcAddr (instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+  guint32 n = 0;
+  gboolean found = FALSE;
+
+  if (get_properties == NULL || get_properties (physical, &n, NULL) != VK_SUCCESS || n == 0)
+    return FALSE;
+  g_autofree VkCooperativeMatrixPropertiesNV *props = g_new0 (VkCooperativeMatrixPropertiesNV, n);
+  for (guint32 i = 0; i < n; i++)
+    props[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+  if (get_properties (physical, &n, props) != VK_SUCCESS)
+    return FALSE;
+  for (guint32 i = 0; i < n; i++)
+    {
+      const VkCooperativeMatrixPropertiesNV *p = &props[i];
+      if (p->AType == VK_COMPONENT_TYPE_FLOAT16_NV && p->BType == VK_COMPONENT_TYPE_FLOAT16_NV
+          && p->CType == VK_COMPONENT_TYPE_FLOAT32_NV && p->DType == VK_COMPONENT_TYPE_FLOAT32_NV
+          && p->scope == VK_SCOPE_SUBGROUP_NV && p->MSize % 4 == 0 && p->KSize % 4 == 0
+          && p->MSize <= 32 && p->NSize <= 32 && p->KSize <= 32
+          && (!found || p->MSize * p->NSize * p->KSize > shape[0] * shape[1] * shape[2]))
+        {
+          shape[0] = p->MSize;
+          shape[1] = p->NSize;
+          shape[2] = p->KSize;
+          found = TRUE;
+        }
+    }
+  return found;
+}
+
 static PicardVkDeviceInfo *
-query_device (VkPhysicalDevice physical, guint index)
+query_device (VkInstance instance, VkPhysicalDevice physical, guint index)
 {
   PicardVkDeviceInfo *info = g_new0 (PicardVkDeviceInfo, 1);
   VkPhysicalDeviceProperties props;
@@ -191,7 +227,7 @@ query_device (VkPhysicalDevice physical, guint index)
   info->max_push_constants = props.limits.maxPushConstantsSize;
   info->max_texel_elements = props.limits.maxTexelBufferElements;
   info->max_storage_buffer_range = props.limits.maxStorageBufferRange;
-  info->cooperative_matrix = has_extension (exts, n_ext, "VK_KHR_cooperative_matrix");
+  gboolean has_coopmat = has_extension (exts, n_ext, "VK_NV_cooperative_matrix");
 
   gboolean v12 = props.apiVersion >= VK_API_VERSION_1_2;
   gboolean has_driver_props = v12 || has_extension (exts, n_ext, "VK_KHR_driver_properties");
@@ -218,8 +254,17 @@ query_device (VkPhysicalDevice physical, guint index)
           info->driver_info = g_strndup (driver.driverInfo, VK_MAX_DRIVER_INFO_SIZE);
         }
 
+      VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+      };
+      /* The cooperative-matrix shader uses the Vulkan memory model (core in 1.2). */
+      VkPhysicalDeviceVulkanMemoryModelFeatures memory_model = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+        .pNext = has_coopmat ? &coopmat : NULL,
+      };
       VkPhysicalDeviceShaderFloat16Int8Features f16i8 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .pNext = v12 ? &memory_model : NULL,
       };
       VkPhysicalDevice16BitStorageFeatures storage16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
@@ -233,6 +278,9 @@ query_device (VkPhysicalDevice physical, guint index)
       info->storage_16bit = storage16.storageBuffer16BitAccess;
       info->shader_float16 = f16i8.shaderFloat16;
       info->shader_int8 = f16i8.shaderInt8;
+      info->cooperative_matrix = v12 && has_f16i8 && coopmat.cooperativeMatrix
+                                 && memory_model.vulkanMemoryModel
+                                 && query_coopmat (instance, physical, info->coopmat_shape);
     }
   if (info->driver_name == NULL)
     info->driver_name = g_strdup ("");
@@ -300,7 +348,7 @@ enumerate (VkInstance instance, GPtrArray **physicals, GError **error)
     *physicals = g_ptr_array_new ();
   for (guint32 i = 0; i < n; i++)
     {
-      g_ptr_array_add (infos, query_device (devs[i], i));
+      g_ptr_array_add (infos, query_device (instance, devs[i], i));
       if (physicals != NULL)
         g_ptr_array_add (*physicals, devs[i]);
     }
@@ -443,8 +491,12 @@ picard_vk_device_info_format (const PicardVkDeviceInfo *info, guint indent)
   g_string_append_printf (s, "%sfp16 arithmetic: %s\n", pad, info->shader_float16 ? "yes" : "no");
   g_string_append_printf (s, "%sfp16 storage:    %s\n", pad, info->storage_16bit ? "yes" : "no");
   g_string_append_printf (s, "%sint8 arithmetic: %s\n", pad, info->shader_int8 ? "yes" : "no");
-  g_string_append_printf (s, "%scoop. matrix:    %s\n", pad,
-                          info->cooperative_matrix ? "yes" : "no");
+  if (info->cooperative_matrix)
+    g_string_append_printf (s, "%scoop. matrix:    yes (fp16 %u x %u x %u)\n", pad,
+                            info->coopmat_shape[0], info->coopmat_shape[1],
+                            info->coopmat_shape[2]);
+  else
+    g_string_append_printf (s, "%scoop. matrix:    no\n", pad);
   g_string_append_printf (s, "%sunified memory:  %s\n", pad, info->unified_memory ? "yes" : "no");
   for (guint i = 0; i < info->n_heaps; i++)
     {
@@ -465,12 +517,13 @@ picard_vk_device_info_format (const PicardVkDeviceInfo *info, guint indent)
 /* ---- the logical device ---------------------------------------------------------------- */
 
 static gboolean
-parse_env (gboolean *disable_fp16, gboolean *force_algo, PicardVkConvAlgo *algo, GError **error)
+parse_env (gboolean *disable_fp16, gboolean *disable_coopmat, gboolean *force_algo,
+           PicardVkConvAlgo *algo, GError **error)
 {
   const char *disable = g_getenv ("PICARD_VK_DISABLE");
   const char *conv = g_getenv ("PICARD_VK_CONV");
 
-  *disable_fp16 = FALSE;
+  *disable_fp16 = *disable_coopmat = FALSE;
   *force_algo = FALSE;
   if (disable != NULL && *disable != '\0')
     {
@@ -480,8 +533,10 @@ parse_env (gboolean *disable_fp16, gboolean *force_algo, PicardVkConvAlgo *algo,
           g_strstrip (parts[i]);
           if (strcmp (parts[i], "fp16") == 0)
             *disable_fp16 = TRUE;
-          else if (strcmp (parts[i], "coopmat") == 0 || *parts[i] == '\0')
-            ; /* no cooperative-matrix variant is built: nothing to switch off */
+          else if (strcmp (parts[i], "coopmat") == 0)
+            *disable_coopmat = TRUE;
+          else if (*parts[i] == '\0')
+            ;
           else
             {
               g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
@@ -611,7 +666,7 @@ picard_vk_device_new (GError **error)
   g_autoptr (PicardVkDevice) self = g_new0 (PicardVkDevice, 1);
   g_autoptr (GPtrArray) infos = NULL;
   g_autoptr (GPtrArray) physicals = NULL;
-  gboolean disable_fp16, force_algo;
+  gboolean disable_fp16, disable_coopmat, force_algo;
   PicardVkConvAlgo algo = PICARD_VK_CONV_DIRECT;
   guint32 n_queues = 0;
   int chosen;
@@ -622,7 +677,7 @@ picard_vk_device_new (GError **error)
   self->pipelines = g_hash_table_new (g_str_hash, g_str_equal);
   self->modules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, module_free);
 
-  if (!parse_env (&disable_fp16, &force_algo, &algo, error))
+  if (!parse_env (&disable_fp16, &disable_coopmat, &force_algo, &algo, error))
     return NULL;
   if (!create_instance (&self->instance, error))
     return NULL;
@@ -657,6 +712,9 @@ picard_vk_device_new (GError **error)
     return NULL;
   self->fp16 = PICARD_SHADERS_FP16 && !disable_fp16 && self->info->shader_float16
                && self->info->storage_16bit;
+  /* Cooperative matrices multiply fp16 tensors only, in the tiled layout's place. */
+  self->coopmat = PICARD_SHADERS_COOPMAT && self->fp16 && !disable_coopmat
+                  && self->info->cooperative_matrix;
   self->conv_algo = force_algo ? algo
                     : self->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? PICARD_VK_CONV_DIRECT
                     : PICARD_VK_CONV_TILED;
@@ -677,10 +735,23 @@ picard_vk_device_new (GError **error)
     .pNext = &f16i8,
     .storageBuffer16BitAccess = VK_TRUE,
   };
-  const char *extensions[1];
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+    .cooperativeMatrix = VK_TRUE,
+  };
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+    .pNext = &coopmat,
+    .vulkanMemoryModel = VK_TRUE,
+  };
+  if (self->coopmat)
+    f16i8.pNext = &memory_model;
+  const char *extensions[2];
   guint32 n_extensions = 0;
   if (self->fp16 && self->info->api_version < VK_API_VERSION_1_2)
     extensions[n_extensions++] = "VK_KHR_shader_float16_int8";
+  if (self->coopmat)
+    extensions[n_extensions++] = "VK_NV_cooperative_matrix";
   VkDeviceCreateInfo device_info = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
     .pNext = self->fp16 ? &storage16 : NULL,
@@ -826,7 +897,7 @@ gboolean
 picard_vk_device_has_coopmat (PicardVkDevice *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
-  return FALSE;
+  return self->coopmat;
 }
 
 PicardVkConvAlgo
@@ -890,14 +961,17 @@ char *
 picard_vk_device_describe_choices (PicardVkDevice *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
-  return g_strdup_printf ("convolution %s, fp16 %s, cooperative matrix off (%s), %s memory",
+  const guint32 *shape = self->info->coopmat_shape;
+  g_autofree char *coopmat = self->coopmat
+    ? g_strdup_printf ("on for fp16 tensors (%u x %u x %u)", shape[0], shape[1], shape[2])
+    : g_strdup (!PICARD_SHADERS_COOPMAT ? "off (glslc lacks GL_NV_cooperative_matrix)"
+                : !self->info->cooperative_matrix ? "off (the device lacks it)" : "off");
+  return g_strdup_printf ("convolution %s, fp16 %s, cooperative matrix %s, %s memory",
                           self->conv_algo == PICARD_VK_CONV_DIRECT ? "direct" : "tiled",
                           self->fp16 ? "available"
                           : !PICARD_SHADERS_FP16 ? "off (glslc could not build it)"
                           : "off",
-                          PICARD_SHADERS_COOPMAT ? "no shader variant"
-                                                 : "glslc lacks GL_KHR_cooperative_matrix",
-                          self->buffers_mapped ? "mapped" : "staged");
+                          coopmat, self->buffers_mapped ? "mapped" : "staged");
 }
 
 /* ---- pipelines ----------------------------------------------------------------------- */

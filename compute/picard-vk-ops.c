@@ -305,7 +305,48 @@ conv_tile (PicardVkDevice *device, guint cout, guint32 tile[PICARD_VK_CONV_TILE_
       tile[2] /= 2;
 }
 
-/* Mirrors the push constant block of shaders/conv2d-direct.comp and conv2d-tiled.comp. */
+/* The specialization constants of shaders/conv2d-coopmat.comp for a layer of @cout output
+ * channels and a @k x @k kernel, or FALSE where the device has no cooperative matrices (or
+ * its subgroups make the workgroup too large). */
+static gboolean
+coopmat_tile (PicardVkDevice *device, guint cout, guint k, guint32 spec[10])
+{
+  /* Subgroups as WARPS_M x WARPS_N, each 64 x 32 outputs at most: channels fill TILE_M,
+   * narrower layers take more pixels. */
+  static const guint32 tiles[][5] = {
+    /* up to cout: TILE_M, TILE_N, WARPS_M, WARPS_N */
+    { 16, 16, 256, 1, 8 },
+    { 32, 32, 256, 1, 8 },
+    { 64, 64, 128, 2, 4 },
+    { G_MAXUINT32, 128, 128, 2, 4 },
+  };
+  const PicardVkDeviceInfo *info = device->info;
+  const guint32 *shape = info->coopmat_shape;
+  guint i = 0;
+
+  if (!device->coopmat)
+    return FALSE;
+  while (cout > tiles[i][0])
+    i++;
+  const guint32 warps_m = tiles[i][3], warps_n = tiles[i][4];
+  const guint32 tile_m = MAX (tiles[i][1], shape[0] * warps_m);
+  const guint32 tile_n = MAX (tiles[i][2], shape[1] * warps_n);
+  const guint32 tile_k = MAX (32, shape[2]);
+  const guint32 threads = warps_m * warps_n * info->subgroup_size;
+  const guint64 shared = (guint64) (tile_m + tile_n) * (tile_k / 4 + 2) * 8
+                         + (guint64) warps_m * warps_n * shape[0] * shape[1] * 4;
+  if (threads > info->max_workgroup_invocations || threads > info->max_workgroup_size[0]
+      || shared > info->max_shared_memory || (tile_m / warps_m) % shape[0] != 0
+      || (tile_n / warps_n) % shape[1] != 0 || tile_k % shape[2] != 0)
+    return FALSE;
+  const guint32 values[10] = { shape[0], shape[1], shape[2], tile_m, tile_n, tile_k,
+                               warps_m, warps_n, threads, k };
+  memcpy (spec, values, sizeof values);
+  return TRUE;
+}
+
+/* Mirrors the push constant block of shaders/conv2d-direct.comp, conv2d-tiled.comp and
+ * conv2d-coopmat.comp. */
 typedef struct {
   guint32 n, cin4, h, w;
   guint32 cout, cout4_total, cout4_offset, oh;
@@ -401,6 +442,23 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
                                        (wt->cout + tco - 1) / tco, in->n, error);
     }
 
+  b.storage[0] = bias;
+  b.storage[1] = mask;
+  b.storage[2] = out->buffer;
+  b.storage[3] = in->buffer;
+  b.storage[4] = wt->buffer;
+  guint32 coopmat_spec[10];
+  if (in->dtype == PICARD_VK_DTYPE_F16 && coopmat_tile (device, wt->cout, wt->k, coopmat_spec))
+    {
+      PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-coopmat", in->dtype,
+                                                           TRUE, coopmat_spec, 10, error);
+      return pipeline != NULL
+             && picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
+                                          (npix + coopmat_spec[4] - 1) / coopmat_spec[4],
+                                          (wt->cout + coopmat_spec[3] - 1) / coopmat_spec[3],
+                                          in->n, error);
+    }
+
   guint32 tile[PICARD_VK_CONV_TILE_FIELDS];
   conv_tile (device, wt->cout, tile);
   const guint32 spec[9] = { tile[0], tile[1], tile[2], tile[3], tile[4],
@@ -409,11 +467,6 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
                                                        spec, 9, error);
   if (pipeline == NULL)
     return FALSE;
-  b.storage[0] = bias;
-  b.storage[1] = mask;
-  b.storage[2] = out->buffer;
-  b.storage[3] = in->buffer;
-  b.storage[4] = wt->buffer;
   return picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
                                    (npix + tile[1] - 1) / tile[1],
                                    (wt->cout + tile[0] - 1) / tile[0], in->n, error);

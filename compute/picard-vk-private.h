@@ -31,6 +31,7 @@ struct _PicardVkDevice {
   PicardVkDeviceInfo *info;
 
   gboolean fp16;              /* fp16 variants may be used */
+  gboolean coopmat;           /* fp16 convolutions on cooperative matrices */
   PicardVkConvAlgo conv_algo;
   /* PICARD_VK_CONV_TILE's tile for every tiled convolution (BM, BN, BK, TM, TN, stages), or
    * zeros: each layer's own (conv_tile in picard-vk-ops.c). */

@@ -47,7 +47,9 @@ typedef struct {
   gboolean shader_float16;     /* shaderFloat16 */
   gboolean storage_16bit;      /* storageBuffer16BitAccess */
   gboolean shader_int8;        /* shaderInt8 */
-  gboolean cooperative_matrix; /* VK_KHR_cooperative_matrix is exposed */
+  gboolean cooperative_matrix; /* VK_NV_cooperative_matrix with fp16 x fp16 + fp32 products
+                                * and the Vulkan memory model */
+  guint32 coopmat_shape[3];    /* that product's M, N, K */
   guint n_heaps;
   VkDeviceSize heap_size[VK_MAX_MEMORY_HEAPS];
   gboolean heap_device_local[VK_MAX_MEMORY_HEAPS];

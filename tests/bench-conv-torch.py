@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch's conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
-...]), batch, repetitions and threads as arguments, on CUDA when PyTorch has a GPU (fp32, TF32
-off: the precision the Vulkan side uses) and on the CPU otherwise. Prints the device on the
+...]), batch, repetitions, threads and precision (fp32 or fp16) as arguments, on CUDA when
+PyTorch has a GPU (fp32 with TF32 off, the precision the Vulkan side uses; fp16 on tensor
+cores) and on the CPU otherwise. Prints the device on the
 first line, then per shape one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of
 this process (0 on CUDA), of the median repetition.
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
@@ -15,6 +16,7 @@ import torch
 def main():
     shapes = json.loads(sys.argv[1])
     batch, reps, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    dtype = torch.float16 if len(sys.argv) > 5 and sys.argv[5] == "fp16" else torch.float32
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cuda = torch.cuda.is_available()
@@ -23,9 +25,11 @@ def main():
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.benchmark = True
-        print(f"device CUDA {torch.cuda.get_device_name()}", flush=True)
+        print(f"device CUDA {torch.cuda.get_device_name()}, {str(dtype)[6:]}", flush=True)
     else:
-        print(f"device CPU, {threads} threads", flush=True)
+        # PyTorch has no fp16 convolution on the CPU: the peer stays in fp32 there.
+        dtype = torch.float32
+        print(f"device CPU, {threads} threads, fp32", flush=True)
 
     def sync():
         if cuda:
@@ -34,8 +38,8 @@ def main():
     with torch.no_grad():
         for cin, cout, k, stride, dil, size in shapes:
             conv = torch.nn.Conv2d(cin, cout, k, stride=stride, dilation=dil,
-                                   padding=dil * (k // 2)).to(device)
-            x = torch.randn(batch, cin, size, size, device=device)
+                                   padding=dil * (k // 2)).to(device, dtype)
+            x = torch.randn(batch, cin, size, size, device=device, dtype=dtype)
             y = conv(x)  # the output size
             # Warm-up of at least a quarter of a second, as on the Vulkan side.
             start = time.perf_counter()

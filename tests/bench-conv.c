@@ -69,8 +69,8 @@ median_index (const double *v, guint n)
 }
 
 static double
-time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, guint reps, double *cpu,
-             GError **error)
+time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, PicardVkDtype dtype,
+             guint reps, double *cpu, GError **error)
 {
   PicardVkConvParams p = { s->stride, s->dilation, s->dilation * (s->k / 2),
                            PICARD_VK_ACT_ELU, 1.0f, 0 };
@@ -88,11 +88,11 @@ time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, guint reps, do
     w[i] = ((float) ((guint32) (i * 2246822519u) >> 16) / 32768.0f - 1.0f)
            / (float) (s->cin * s->k * s->k);
   g_autoptr (PicardVkTensor) in = picard_vk_tensor_new (device, batch, s->cin, s->size, s->size,
-                                                        PICARD_VK_DTYPE_F32, error);
+                                                        dtype, error);
   g_autoptr (PicardVkTensor) out = in == NULL ? NULL
-    : picard_vk_tensor_new (device, batch, s->cout, o, o, PICARD_VK_DTYPE_F32, error);
+    : picard_vk_tensor_new (device, batch, s->cout, o, o, dtype, error);
   g_autoptr (PicardVkWeights) wt = out == NULL ? NULL
-    : picard_vk_weights_new (device, 1, s->cout, s->cin, s->k, PICARD_VK_DTYPE_F32, error);
+    : picard_vk_weights_new (device, 1, s->cout, s->cin, s->k, dtype, error);
   if (wt == NULL || !picard_vk_tensor_upload (in, x, error)
       || !picard_vk_weights_upload (wt, w, error))
     return -1.0;
@@ -166,7 +166,7 @@ main (int argc, char **argv)
   g_autofree char *torch_script = NULL;
   gint batch = 4, reps = 5, threads = 2;
   g_autofree char *only = NULL;
-  gboolean no_peak = FALSE;
+  gboolean no_peak = FALSE, fp16 = FALSE;
   GOptionEntry entries[] = {
     { "torch", 0, 0, G_OPTION_ARG_FILENAME, &torch_script,
       "bench-conv-torch.py (omit to skip PyTorch)", "FILE" },
@@ -177,6 +177,9 @@ main (int argc, char **argv)
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Only layers whose name contains TEXT",
       "TEXT" },
     { "no-peak", 0, 0, G_OPTION_ARG_NONE, &no_peak, "Skip the device's peak measurement", NULL },
+    { "fp16", 0, 0, G_OPTION_ARG_NONE, &fp16,
+      "fp16 tensors (on cooperative matrices where the device has them), PyTorch in fp16 too",
+      NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- convolution benchmark");
@@ -193,11 +196,17 @@ main (int argc, char **argv)
       g_printerr ("bench-conv: %s\n", error->message);
       return 1;
     }
+  if (fp16 && !picard_vk_device_has_fp16 (device))
+    {
+      g_printerr ("bench-conv: this device has no fp16 variants\n");
+      return 1;
+    }
+  const PicardVkDtype dtype = fp16 ? PICARD_VK_DTYPE_F16 : PICARD_VK_DTYPE_F32;
   g_autofree char *choices = picard_vk_device_describe_choices (device);
-  printf ("Device: %s (%s)\n%s\nBatch %d, %d repetitions, fp32, ELU fused\n\n",
+  printf ("Device: %s (%s)\n%s\nBatch %d, %d repetitions, %s, ELU fused\n\n",
           picard_vk_device_get_info (device)->name,
           picard_vk_device_type_name (picard_vk_device_get_info (device)->type), choices, batch,
-          reps);
+          reps, fp16 ? "fp16 tensors, fp32 sums" : "fp32");
 
   const Shape *chosen[G_N_ELEMENTS (shapes)];
   guint n = 0;
@@ -214,7 +223,7 @@ main (int argc, char **argv)
   for (guint i = 0; i < n; i++)
     {
       torch_rate[i] = torch_cpu_rate[i] = 0.0;
-      vk_seconds[i] = time_vulkan (device, chosen[i], batch, reps, &vk_cpu[i], &error);
+      vk_seconds[i] = time_vulkan (device, chosen[i], batch, dtype, reps, &vk_cpu[i], &error);
       if (vk_seconds[i] < 0)
         {
           g_printerr ("bench-conv: %s: %s\n", chosen[i]->name, error->message);
@@ -234,7 +243,8 @@ main (int argc, char **argv)
       g_autofree char *sb = g_strdup_printf ("%d", batch);
       g_autofree char *sr = g_strdup_printf ("%d", reps);
       g_autofree char *st = g_strdup_printf ("%d", threads);
-      const char *pargv[] = { python, torch_script, json->str, sb, sr, st, NULL };
+      const char *pargv[] = { python, torch_script, json->str, sb, sr, st,
+                              fp16 ? "fp16" : "fp32", NULL };
       g_autofree char *out = NULL;
       int status;
       if (!g_spawn_sync (NULL, (char **) pargv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,

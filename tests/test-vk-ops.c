@@ -205,10 +205,13 @@ check_conv (const ConvShape *s, const ConvCase *cc, PicardVkDtype dtype)
       for (gsize e = 0; e < cc->out_extra * plane; e++)
         g_assert_cmpfloat (all[(gsize) i * (cc->out_extra + s->cout) * plane + e], ==, 0.0f);
     }
+  const PicardVkConvAlgo algo = picard_vk_device_get_conv_algo (get_device ());
   g_autofree char *what = g_strdup_printf ("conv %s %ux%u n%u %s %s", s->name, cc->h, cc->w,
                                            cc->n, dtype == PICARD_VK_DTYPE_F16 ? "f16" : "f32",
-                                           picard_vk_device_get_conv_algo (get_device ())
-                                           == PICARD_VK_CONV_DIRECT ? "direct" : "tiled");
+                                           algo == PICARD_VK_CONV_DIRECT ? "direct"
+                                           : dtype == PICARD_VK_DTYPE_F16
+                                             && picard_vk_device_has_coopmat (get_device ())
+                                           ? "coopmat" : "tiled");
   picard_test_assert_close (what, got, want, out_count, dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
 
   picard_vk_graph_free (graph);
@@ -309,6 +312,33 @@ test_conv_tiles (void)
   g_assert_false (picard_vk_device_set_conv_tile (get_device (), "8x8x1x4x1x3", &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
   g_assert_true (picard_vk_device_set_conv_tile (get_device (), NULL, NULL));
+  picard_vk_device_set_conv_algo (get_device (), saved);
+}
+
+/* fp16 convolutions in the tiled layout's place: on cooperative matrices where the device has
+ * them (a GPU), else the tiled shader's fp16 variant (lavapipe has none). Images of several
+ * pixel tiles, more channels than a channel tile, per-sample weights and dropout. */
+static void
+test_conv_coopmat (void)
+{
+  static const ConvShape wide = { "wide", 6, 200, 3, 1, 1, PICARD_VK_ACT_LEAKY_RELU };
+  PicardVkConvAlgo saved = picard_vk_device_get_conv_algo (get_device ());
+  const PicardVkDeviceInfo *info = picard_vk_device_get_info (get_device ());
+
+  if (!picard_vk_device_has_fp16 (get_device ()))
+    {
+      g_assert_false (picard_vk_device_has_coopmat (get_device ()));
+      return;
+    }
+  g_assert_true (picard_vk_device_has_coopmat (get_device ()) == info->cooperative_matrix);
+  picard_vk_device_set_conv_algo (get_device (), PICARD_VK_CONV_TILED);
+  for (gsize i = 0; i < G_N_ELEMENTS (network_convs); i++)
+    {
+      ConvCase cc = { 2, 23, 13, TRUE, i % 3 == 0, i % 2 == 1, 0, G_MAXUINT };
+      check_conv (&network_convs[i], &cc, PICARD_VK_DTYPE_F16);
+    }
+  ConvCase slice = { 3, 17, 19, TRUE, TRUE, FALSE, 8, 1 };
+  check_conv (&wide, &slice, PICARD_VK_DTYPE_F16);
   picard_vk_device_set_conv_algo (get_device (), saved);
 }
 
@@ -1058,6 +1088,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/vk/conv/options/tiled", GINT_TO_POINTER (PICARD_VK_CONV_TILED),
                         test_conv_options);
   g_test_add_func ("/vk/conv/tiles", test_conv_tiles);
+  g_test_add_func ("/vk/conv/coopmat", test_conv_coopmat);
   g_test_add_func ("/vk/conv/errors", test_conv_errors);
   g_test_add_func ("/vk/ops/nearest", test_nearest);
   g_test_add_func ("/vk/ops/clamp-compose-concat", test_clamp_compose_concat);
