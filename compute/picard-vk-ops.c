@@ -331,21 +331,13 @@ coopmat_tile (PicardVkDevice *device, guint cout, guint k, guint32 spec[10])
   const guint32 warps_m = tiles[i][3], warps_n = tiles[i][4];
   const guint32 tile_m = MAX (tiles[i][1], shape[0] * warps_m);
   const guint32 tile_n = MAX (tiles[i][2], shape[1] * warps_n);
+  const guint32 tile_k = MAX (32, shape[2]);
   const guint32 threads = warps_m * warps_n * info->subgroup_size;
-  /* 64 of K per step where the shared memory holds it, else 32: fewer barriers. */
-  guint32 tile_k = 64;
-  guint64 shared;
-  for (;; tile_k /= 2)
-    {
-      shared = (guint64) (tile_m + tile_n) * (tile_k / 4 + 2) * 8
-               + (guint64) warps_m * warps_n * shape[0] * shape[1] * 4;
-      if (shared <= info->max_shared_memory || tile_k <= 32)
-        break;
-    }
+  const guint64 shared = (guint64) (tile_m + tile_n) * (tile_k / 4 + 2) * 8
+                         + (guint64) warps_m * warps_n * shape[0] * shape[1] * 4;
   if (threads > info->max_workgroup_invocations || threads > info->max_workgroup_size[0]
       || shared > info->max_shared_memory || (tile_m / warps_m) % shape[0] != 0
-      || (tile_n / warps_n) % shape[1] != 0 || tile_k % shape[2] != 0
-      || threads % tile_n != 0 || tile_n * (tile_k / 4) % threads != 0)
+      || (tile_n / warps_n) % shape[1] != 0 || tile_k % shape[2] != 0)
     return FALSE;
   const guint32 values[10] = { shape[0], shape[1], shape[2], tile_m, tile_n, tile_k,
                                warps_m, warps_n, threads, k };

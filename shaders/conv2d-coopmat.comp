@@ -54,15 +54,12 @@ shared uvec2 bs[TILE_N * STRIDE];   // column j: K of pixel px0 + j
 shared float cs[WARPS_M * WARPS_N * LM * LN];
 
 uvec2 a_next[A_PER], b_next[B_PER];
-// The input operand: each invocation stages one pixel (THREADS is a multiple of TILE_N) at
-// the top-left input position b_iy, b_ix (far off past the last pixel), and B_PER K texels
-// whose (channel block, tap) advance by KV per step: tracked, not divided out each time.
-int b_iy, b_ix;
-uint b_c4[B_PER], b_t[B_PER];
+int b_iy[B_PER], b_ix[B_PER];
 
 void
 fetch (uint k0, uint tid, uint co0, uint k4, uint wbase, uint xbase, uint hw)
 {
+  const uint kk = KS * KS;
   [[unroll]] for (uint r = 0; r < A_PER; r++)
     {
       const uint e = tid + r * THREADS, m = e / KV, kidx = k0 / 4 + e % KV;
@@ -72,17 +69,12 @@ fetch (uint k0, uint tid, uint co0, uint k4, uint wbase, uint xbase, uint hw)
     }
   [[unroll]] for (uint r = 0; r < B_PER; r++)
     {
-      const int iy = b_iy + int (b_t[r] / KS * pc.dil), ix = b_ix + int (b_t[r] % KS * pc.dil);
+      const uint kidx = k0 / 4 + (tid + r * THREADS) / TILE_N;
+      const uint c4 = kidx / kk, t = kidx % kk;
+      const int iy = b_iy[r] + int (t / KS * pc.dil), ix = b_ix[r] + int (t % KS * pc.dil);
       b_next[r] = uvec2 (0);
-      if (b_c4[r] < pc.cin4 && iy >= 0 && iy < int (pc.h) && ix >= 0 && ix < int (pc.w))
-        b_next[r] = x[xbase + b_c4[r] * hw + uint (iy) * pc.w + uint (ix)];
-      // On to the next step's texel: KV further along K.
-      b_t[r] += KV;
-      while (b_t[r] >= KS * KS)
-        {
-          b_t[r] -= KS * KS;
-          b_c4[r]++;
-        }
+      if (kidx < k4 && iy >= 0 && iy < int (pc.h) && ix >= 0 && ix < int (pc.w))
+        b_next[r] = x[xbase + c4 * hw + uint (iy) * pc.w + uint (ix)];
     }
 }
 
@@ -117,14 +109,12 @@ main ()
   const uint wbase = nb * pc.w_batch_stride;
   const uint xbase = nb * pc.cin4 * hw;
 
-  const uint p = px0 + tid % TILE_N;
-  b_iy = p < npix ? int (p / pc.ow * pc.stride) - pc.pad : -0x40000000;
-  b_ix = int (p % pc.ow * pc.stride) - pc.pad;
   [[unroll]] for (uint r = 0; r < B_PER; r++)
     {
-      const uint kv = (tid + r * THREADS) / TILE_N;  // TILE_N x KV divides by THREADS
-      b_c4[r] = kv / (KS * KS);
-      b_t[r] = kv % (KS * KS);
+      const uint e = tid + r * THREADS, p = px0 + e % TILE_N;
+      const bool real = e < TILE_N * KV && p < npix;
+      b_iy[r] = real ? int (p / pc.ow * pc.stride) - pc.pad : -0x40000000;
+      b_ix[r] = int (p % pc.ow * pc.stride) - pc.pad;
     }
 
   fcoopmatNV<32, gl_ScopeSubgroup, LM, LN> acc[C_ROWS][C_COLS];
