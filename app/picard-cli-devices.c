@@ -29,9 +29,10 @@ picard_cli_devices (int argc, char **argv)
   GError *error = NULL;
 
   g_option_context_set_description (context,
-    "Environment: PICARD_VK_DEVICE=<index|name> selects a device, PICARD_VK_DISABLE=fp16\n"
-    "switches fp16 off, PICARD_VK_CONV=direct|tiled forces the convolution layout,\n"
-    "PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS] the tiled layout's tile (for tile sweeps).");
+    "Environment: PICARD_VK_DEVICE=<index|name> selects a device, PICARD_VK_DISABLE=fp16,coopmat\n"
+    "switches fp16 or cooperative matrices off, PICARD_VK_CONV=direct|tiled forces the\n"
+    "convolution layout, PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS] the tiled layout's tile\n"
+    "(for tile sweeps).");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("devices", error);
   if (argc > 1)

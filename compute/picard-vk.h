@@ -95,7 +95,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PicardVkDevice, picard_vk_device_free)
 const PicardVkDeviceInfo *picard_vk_device_get_info (PicardVkDevice *device);
 /* TRUE when fp16 shaders were built, the device supports them and they are not disabled. */
 gboolean picard_vk_device_has_fp16 (PicardVkDevice *device);
-/* Always FALSE in this build (see BENCHMARKS.md): kept so callers can ask. */
+/* TRUE when fp16 convolutions run on cooperative matrices: the shader was built (glslc with
+ * GL_NV_cooperative_matrix), fp16 is on, the device has the extension and it is not disabled. */
 gboolean picard_vk_device_has_coopmat (PicardVkDevice *device);
 PicardVkConvAlgo picard_vk_device_get_conv_algo (PicardVkDevice *device);
 void picard_vk_device_set_conv_algo (PicardVkDevice *device, PicardVkConvAlgo algo);

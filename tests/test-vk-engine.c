@@ -53,7 +53,10 @@ test_report (void)
   g_assert_cmpint (picard_vk_device_get_conv_algo (get_device ()), ==,
                    info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? PICARD_VK_CONV_DIRECT
                                                              : PICARD_VK_CONV_TILED);
-  g_assert_false (picard_vk_device_has_coopmat (get_device ()));
+  /* Cooperative matrices only where the device has them, for fp16, and said so. */
+  gboolean coopmat = picard_vk_device_has_coopmat (get_device ());
+  g_assert_true (!coopmat || (info->cooperative_matrix && picard_vk_device_has_fp16 (get_device ())));
+  g_assert_true ((strstr (choices, "cooperative matrix on") != NULL) == coopmat);
 }
 
 static void
