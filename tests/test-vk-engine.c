@@ -55,7 +55,8 @@ test_report (void)
                                                              : PICARD_VK_CONV_TILED);
   /* Cooperative matrices only where the device has them, for fp16, and said so. */
   gboolean coopmat = picard_vk_device_has_coopmat (get_device ());
-  g_assert_true (!coopmat || (info->cooperative_matrix && picard_vk_device_has_fp16 (get_device ())));
+  g_assert_true (!coopmat
+                 || (info->cooperative_matrix && picard_vk_device_has_fp16 (get_device ())));
   g_assert_true ((strstr (choices, "cooperative matrix on") != NULL) == coopmat);
 }
 
