@@ -278,7 +278,7 @@ query_device (VkInstance instance, VkPhysicalDevice physical, guint index)
       info->storage_16bit = storage16.storageBuffer16BitAccess;
       info->shader_float16 = f16i8.shaderFloat16;
       info->shader_int8 = f16i8.shaderInt8;
-      info->cooperative_matrix = v12 && has_f16i8 && coopmat.cooperativeMatrix
+      info->cooperative_matrix = v12 && coopmat.cooperativeMatrix
                                  && memory_model.vulkanMemoryModel
                                  && query_coopmat (instance, physical, info->coopmat_shape);
     }

@@ -297,12 +297,15 @@ conv_tile (PicardVkDevice *device, guint cout, guint32 tile[PICARD_VK_CONV_TILE_
   /* Smaller devices (Vulkan promises only 128 invocations and 16 KiB of shared memory): fewer
    * pixels per workgroup, then one stage, then fewer columns per step. */
   while (!picard_vk_device_conv_tile_fits (device, tile))
-    if (tile[1] / tile[4] * (tile[0] / tile[3]) > device->info->max_workgroup_invocations)
+    if (tile[1] / tile[4] * (tile[0] / tile[3]) > device->info->max_workgroup_invocations
+        && tile[1] > tile[4])
       tile[1] /= 2;
     else if (tile[5] > 1)
       tile[5] = 1;
-    else
+    else if (tile[2] > 1)
       tile[2] /= 2;
+    else
+      break;  /* below Vulkan's minimum limits: pipeline creation reports it */
 }
 
 /* The specialization constants of shaders/conv2d-coopmat.comp for a layer of @cout output

@@ -2,8 +2,8 @@
 """PyTorch's conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
 ...]), batch, repetitions, threads and precision (fp32 or fp16) as arguments, on CUDA when
 PyTorch has a GPU (fp32 with TF32 off, the precision the Vulkan side uses; fp16 on tensor
-cores) and on the CPU otherwise. Prints the device on the
-first line, then per shape one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of
+cores) and on the CPU otherwise (fp32). Prints the device on the first line, then per shape
+one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of
 this process (0 on CUDA), of the median repetition.
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
 import json
