@@ -348,8 +348,7 @@ coopmat_tile (PicardVkDevice *device, guint cout, guint k, guint32 spec[10])
   return TRUE;
 }
 
-/* Mirrors the push constant block of shaders/conv2d-direct.comp, conv2d-tiled.comp and
- * conv2d-coopmat.comp. */
+/* Mirrors the push constant block of the convolution shaders (shaders/conv2d-common.glsl). */
 typedef struct {
   guint32 n, cin4, h, w;
   guint32 cout, cout4_total, cout4_offset, oh;

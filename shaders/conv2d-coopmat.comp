@@ -8,7 +8,7 @@
 // next step's fetched into registers meanwhile. Each subgroup multiplies LM x LK by LK x LN
 // matrices, the shape the device reports, and writes its results through a small
 // shared-memory area, where bias, activation and dropout are applied per output texel.
-#include "common.glsl"
+#include "conv2d-common.glsl"
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -24,21 +24,6 @@ layout(constant_id = 7) const uint WARPS_N = 4;
 layout(local_size_x_id = 8) in;  // WARPS_M x WARPS_N subgroups
 layout(constant_id = 9) const uint KS = 3;
 
-// Mirrored by PicardVkConvPush in compute/picard-vk-ops.c (size asserted there).
-layout(push_constant) uniform Push {
-  uint n, cin4, h, w;
-  uint cout, cout4_total, cout4_offset, oh;
-  uint ow, k, stride, dil;
-  int pad;
-  uint act;
-  float alpha;
-  uint has_bias;
-  uint has_mask, w_batch_stride;
-} pc;
-
-layout(binding = 0, std430) readonly buffer Bias { float bias[]; };
-layout(binding = 1, std430) readonly buffer Mask { float mask[]; };
-layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
 layout(binding = 3, std430) readonly buffer In { uvec2 x[]; };       // f16vec4 texels
 layout(binding = 4, std430) readonly buffer Weights { uvec2 wt[]; };  // f16vec4 texels
 
@@ -163,22 +148,12 @@ main ()
             const uint p = px0 + (warp_n * C_COLS + j) * LN + col;
             if (co >= pc.cout || p >= npix)
               continue;
-            vec4 s, b = vec4 (0.0), m = vec4 (1.0);
-            bvec4 real = bvec4 (false);
+            vec4 sums, b, m;
+            bvec4 real;
             [[unroll]] for (uint q = 0; q < 4; q++)
-              {
-                s[q] = cs[cbase + (row + q) * LN + col];
-                if (co + q < pc.cout)
-                  {
-                    real[q] = true;
-                    if (pc.has_bias != 0u)
-                      b[q] = bias[co + q];
-                    if (pc.has_mask != 0u)
-                      m[q] = mask[nb * pc.cout + co + q];
-                  }
-              }
-            y[(nb * pc.cout4_total + pc.cout4_offset + co / 4u) * npix + p] =
-              DVEC4 (mix (vec4 (0.0), activate (s + b, pc.act, pc.alpha) * m, real));
+              sums[q] = cs[cbase + (row + q) * LN + col];
+            conv_channels (nb, co, b, m, real);
+            conv_write (nb, co, p, npix, sums, b, m, real);
           }
         subgroupMemoryBarrierShared ();
         subgroupBarrier ();

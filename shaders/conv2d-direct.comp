@@ -4,28 +4,13 @@
 // No shared memory, and both operands come through texel views: Mesa's llvmpipe gathers a
 // texel fetch's eight lanes in one call, while it issues storage-buffer and shared-memory
 // loads lane by lane (BENCHMARKS.md has the measurements).
-#include "common.glsl"
+#include "conv2d-common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TCO = 16;  // output channels per invocation (multiple of 4)
 layout(constant_id = 2) const uint TPX = 16;  // output pixels per invocation
 layout(constant_id = 3) const bool ONE_BLOCK = false;  // the input has at most 4 channels
 
-// Mirrored by PicardVkConvPush in compute/picard-vk-ops.c (size asserted there).
-layout(push_constant) uniform Push {
-  uint n, cin4, h, w;
-  uint cout, cout4_total, cout4_offset, oh;
-  uint ow, k, stride, dil;
-  int pad;
-  uint act;
-  float alpha;
-  uint has_bias;
-  uint has_mask, w_batch_stride;
-} pc;
-
-layout(binding = 0, std430) readonly buffer Bias { float bias[]; };
-layout(binding = 1, std430) readonly buffer Mask { float mask[]; };
-layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
 layout(binding = 8) uniform samplerBuffer x;    // input, NC4HW4
 layout(binding = 9) uniform samplerBuffer wt;   // weights [n_w][cout][cin4][k*k] texels
 
@@ -100,24 +85,12 @@ main ()
       const uint co = co0 + u;
       if (co >= pc.cout)
         break;
-      vec4 b = vec4 (0.0), m = vec4 (1.0);
-      bvec4 real = bvec4 (false);
-      [[unroll]] for (uint j = 0; j < 4; j++)
-        if (co + j < pc.cout)
-          {
-            real[j] = true;
-            if (pc.has_bias != 0u)
-              b[j] = bias[co + j];
-            if (pc.has_mask != 0u)
-              m[j] = mask[nb * pc.cout + co + j];
-          }
-      const uint obase = (nb * pc.cout4_total + pc.cout4_offset + co / 4u) * npix;
+      vec4 b, m;
+      bvec4 real;
+      conv_channels (nb, co, b, m, real);
       [[unroll]] for (uint v = 0; v < TPX; v++)
         if (p0 + v < npix)
-          {
-            const vec4 s = vec4 (acc[u][v], acc[u + 1][v], acc[u + 2][v], acc[u + 3][v]);
-            // Padding channels are written as zeros, whatever the clamped weights gave.
-            y[obase + p0 + v] = DVEC4 (mix (vec4 (0.0), activate (s + b, pc.act, pc.alpha) * m, real));
-          }
+          conv_write (nb, co, p0 + v, npix,
+                      vec4 (acc[u][v], acc[u + 1][v], acc[u + 2][v], acc[u + 3][v]), b, m, real);
     }
 }

@@ -8,7 +8,7 @@
 // computed, as occupancy is low with this many accumulators. With STAGES = 2 the shared tiles
 // are double-buffered: the next step's are stored while others still read the current ones,
 // one barrier per step instead of two.
-#include "common.glsl"
+#include "conv2d-common.glsl"
 
 layout(constant_id = 0) const uint BM = 128;
 layout(constant_id = 1) const uint BN = 128;
@@ -20,21 +20,6 @@ layout(local_size_x_id = 5, local_size_y_id = 6) in;  // BN / TN, BM / TM
 layout(constant_id = 7) const uint KS = 3;
 layout(constant_id = 8) const uint STAGES = 1;
 
-// Mirrored by PicardVkConvPush in compute/picard-vk-ops.c (size asserted there).
-layout(push_constant) uniform Push {
-  uint n, cin4, h, w;
-  uint cout, cout4_total, cout4_offset, oh;
-  uint ow, k, stride, dil;
-  int pad;
-  uint act;
-  float alpha;
-  uint has_bias;
-  uint has_mask, w_batch_stride;
-} pc;
-
-layout(binding = 0, std430) readonly buffer Bias { float bias[]; };
-layout(binding = 1, std430) readonly buffer Mask { float mask[]; };
-layout(binding = 2, std430) writeonly buffer Out { DVEC4 y[]; };
 layout(binding = 3, std430) readonly buffer In { DVEC4 x[]; };
 layout(binding = 4, std430) readonly buffer Weights { DVEC4 wt[]; };
 
@@ -160,26 +145,15 @@ main ()
       const uint co = co0 + ty * TM + i;
       if (co >= pc.cout)
         break;
-      vec4 b = vec4 (0.0), m = vec4 (1.0);
-      bvec4 real = bvec4 (false);
-      [[unroll]] for (uint j = 0; j < 4; j++)
-        if (co + j < pc.cout)
-          {
-            real[j] = true;
-            if (pc.has_bias != 0u)
-              b[j] = bias[co + j];
-            if (pc.has_mask != 0u)
-              m[j] = mask[nb * pc.cout + co + j];
-          }
-      const uint obase = (nb * pc.cout4_total + pc.cout4_offset + co / 4u) * npix;
+      vec4 b, m;
+      bvec4 real;
+      conv_channels (nb, co, b, m, real);
       [[unroll]] for (uint j = 0; j < TN; j++)
         {
           const uint p = px0 + tx + j * NX;
           if (p < npix)
-            {
-              const vec4 s = vec4 (acc[i][j], acc[i + 1][j], acc[i + 2][j], acc[i + 3][j]);
-              y[obase + p] = DVEC4 (mix (vec4 (0.0), activate (s + b, pc.act, pc.alpha) * m, real));
-            }
+            conv_write (nb, co, p, npix,
+                        vec4 (acc[i][j], acc[i + 1][j], acc[i + 2][j], acc[i + 3][j]), b, m, real);
         }
     }
 }
