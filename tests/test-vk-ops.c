@@ -330,7 +330,7 @@ test_conv_coopmat (void)
       g_assert_false (picard_vk_device_has_coopmat (get_device ()));
       return;
     }
-  g_assert_true (picard_vk_device_has_coopmat (get_device ()) == info->cooperative_matrix);
+  g_assert_true (!picard_vk_device_has_coopmat (get_device ()) || info->cooperative_matrix);
   picard_vk_device_set_conv_algo (get_device (), PICARD_VK_CONV_TILED);
   for (gsize i = 0; i < G_N_ELEMENTS (network_convs); i++)
     {
