@@ -2,7 +2,7 @@
 # bench-conv-ab.sh ROUNDS BATCH BENCH_CONV... : the network's convolution rate (GFLOP/s) of
 # several builds of bench-conv, run in turn ROUNDS times, so that a machine whose speed drifts
 # (a GPU's clocks, a shared VM) affects each build alike. Each build is a bundle made by
-# tests/device-bundle.sh; its own libraries are used. BENCHMARKS.md has the results.
+# tests/device-bundle.sh; its own libraries are used.
 set -u
 rounds=$1
 batch=$2
