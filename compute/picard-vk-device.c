@@ -535,9 +535,7 @@ parse_env (gboolean *disable_fp16, gboolean *disable_coopmat, gboolean *force_al
             *disable_fp16 = TRUE;
           else if (strcmp (parts[i], "coopmat") == 0)
             *disable_coopmat = TRUE;
-          else if (*parts[i] == '\0')
-            ;
-          else
+          else if (*parts[i] != '\0')
             {
               g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
                            "PICARD_VK_DISABLE: unknown feature '%s' (known: fp16, coopmat)",

@@ -100,8 +100,9 @@ gboolean picard_vk_device_has_fp16 (PicardVkDevice *device);
 gboolean picard_vk_device_has_coopmat (PicardVkDevice *device);
 PicardVkConvAlgo picard_vk_device_get_conv_algo (PicardVkDevice *device);
 void picard_vk_device_set_conv_algo (PicardVkDevice *device, PicardVkConvAlgo algo);
-/* The tiled convolution's tile, "BMxBNxBKxTMxTN[xS]" (S: shared-memory stages), for every layer (tile sweeps; the
- * PICARD_VK_CONV_TILE environment variable sets it at creation), or NULL: each layer's own. */
+/* The tiled convolution's tile, "BMxBNxBKxTMxTN[xS]" (S: shared-memory stages), for every
+ * layer (tile sweeps; the PICARD_VK_CONV_TILE environment variable sets it at creation), or
+ * NULL: each layer's own. */
 gboolean picard_vk_device_set_conv_tile (PicardVkDevice *device, const char *tile,
                                          GError **error);
 /* The engine's choices ("conv direct, fp16 on, ..."), one line. */

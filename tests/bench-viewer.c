@@ -202,7 +202,8 @@ bench_scroll_during_scan (PicardApplication *app, const char *demo, double secon
   if (!picard_test_ui_wait (picard_test_ui_window_idle, window, 60000))
     g_error ("The demo volume %s did not open", demo);
   picard_scan_panel_load_model (panel, NULL);
-  if (!picard_test_ui_wait (picard_test_ui_model_loaded, window, 120000) || picard_window_get_message (window) != NULL)
+  if (!picard_test_ui_wait (picard_test_ui_model_loaded, window, 120000)
+      || picard_window_get_message (window) != NULL)
     g_error ("The demo model did not load: %s", picard_window_get_message (window));
   g_settings_set_string (settings, "scan-range", "slice");
   g_settings_set_boolean (settings, "scan-roi", FALSE);

@@ -128,7 +128,8 @@ test_attention (void)
         {
           picard_cpu_fuse (h8, w8, t, sc_ref, fused);
           picard_ref_fuse (1, h8, w8, h8, w8, t, sc_ref, fused_ref);
-          picard_test_assert_close (t ? "fuse transposed" : "fuse", fused, fused_ref, l * l, NMSE_F32_EXACT);
+          picard_test_assert_close (t ? "fuse transposed" : "fuse", fused, fused_ref, l * l,
+                                    NMSE_F32_EXACT);
         }
       /* Some background patches masked out, as the hole does. */
       for (gsize k = 0; k < l; k++)

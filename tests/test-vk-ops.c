@@ -212,7 +212,8 @@ check_conv (const ConvShape *s, const ConvCase *cc, PicardVkDtype dtype)
                                            : dtype == PICARD_VK_DTYPE_F16
                                              && picard_vk_device_has_coopmat (get_device ())
                                            ? "coopmat" : "tiled");
-  picard_test_assert_close (what, got, want, out_count, dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
+  picard_test_assert_close (what, got, want, out_count,
+                            dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
 
   picard_vk_graph_free (graph);
   picard_vk_tensor_free (tin);
@@ -519,8 +520,8 @@ test_nearest (void)
         run_graph (graph);
         picard_ref_nearest (n, c, h, w, x, up, f, want);
         g_autofree float *got = download (tout);
-        picard_test_assert_close (up ? "upsample" : "downsample", got, want, (gsize) n * c * oh * ow,
-                      NMSE_F32_EXACT);
+        picard_test_assert_close (up ? "upsample" : "downsample", got, want,
+                                  (gsize) n * c * oh * ow, NMSE_F32_EXACT);
         picard_vk_graph_free (graph);
         picard_vk_tensor_free (tin);
         picard_vk_tensor_free (tout);
@@ -589,7 +590,8 @@ test_clamp_compose_concat (void)
       g_free (got);
       got = download (tcat);
       picard_ref_concat (n, h, w, c, a, n, 1, ones, 1, want_cat);
-      picard_test_assert_close ("concat broadcast", got, want_cat, (gsize) n * (c + 1) * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat broadcast", got, want_cat, (gsize) n * (c + 1) * hw,
+                                NMSE_F32_EXACT);
       g_free (got);
       got = download (tcat2);
       picard_ref_concat (n, h, w, c, b, n, c, a, n, want_cat2);
@@ -682,14 +684,16 @@ test_grouped_broadcast (void)
       g_free (got);
       got = download (tcat);
       picard_ref_concat (n, h, w, c, b, gb, 2, om, gb, want_cat);
-      picard_test_assert_close ("concat grouped", got, want_cat, (gsize) n * (c + 2) * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat grouped", got, want_cat, (gsize) n * (c + 2) * hw,
+                                NMSE_F32_EXACT);
       for (guint i = 0; i < n; i++)
         g_assert_cmpmem (want_cat + (gsize) i * (c + 2) * hw, c * hw * sizeof (float),
                          b + (gsize) (i / 3) * c * hw, c * hw * sizeof (float));
       g_free (got);
       got = download (tcat2);
       picard_ref_concat (n, h, w, c, a, n, c, a2, ga, want_cat2);
-      picard_test_assert_close ("concat grouped b", got, want_cat2, (gsize) n * 2 * c * hw, NMSE_F32_EXACT);
+      picard_test_assert_close ("concat grouped b", got, want_cat2, (gsize) n * 2 * c * hw,
+                                NMSE_F32_EXACT);
       for (guint i = 0; i < n; i++)
         g_assert_cmpmem (want_cat2 + ((gsize) i * 2 + 1) * c * hw, c * hw * sizeof (float),
                          a2 + (gsize) (i / 2) * c * hw, c * hw * sizeof (float));
@@ -729,7 +733,7 @@ test_bicubic (void)
         picard_ref_bicubic (n, c, h, w, x, oh, ow, want);
         g_autofree float *got = download (tout);
         picard_test_assert_close ("bicubic", got, want, (gsize) n * c * oh * ow,
-                      dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11);
+                                  dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11);
         picard_vk_graph_free (graph);
         picard_vk_tensor_free (tin);
         picard_vk_tensor_free (tout);
@@ -856,12 +860,12 @@ test_matching (void)
       picard_vk_weights_download (wn, got_norm, &error);
       g_assert_no_error (error);
       picard_test_assert_close ("patch-norm", got_norm, normed, (gsize) n * l * c * k * k,
-                    dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11);
+                                dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : 1e-11);
       /* The convolution is checked on what the device normalised (fp16 rounds it). */
       picard_ref_conv2d (n, c, h, w, f, l, k, got_norm, TRUE, NULL, &p, NULL, want);
       g_autofree float *got = download (tout);
       picard_test_assert_close ("matching", got, want, (gsize) n * l * h * w,
-                    dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
+                                dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
 
       picard_vk_graph_free (graph);
       picard_vk_tensor_free (tf);
@@ -909,7 +913,7 @@ test_conv_transpose (void)
                                      0.25f, want);
         g_autofree float *got = download (tout);
         picard_test_assert_close ("conv-transpose", got, want, (gsize) n * cout * oh * ow,
-                      dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
+                                  dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
         picard_vk_graph_free (graph);
         picard_vk_tensor_free (tin);
         picard_vk_tensor_free (tout);
