@@ -917,7 +917,8 @@ gboolean
 picard_vk_device_conv_tile_fits (PicardVkDevice *self, const guint32 *t)
 {
   return (guint64) (t[1] / t[4]) * (t[0] / t[3]) <= self->info->max_workgroup_invocations
-         && (guint64) t[5] * t[2] * (t[0] + t[1]) * 16 <= self->info->max_shared_memory;
+         && (guint64) t[5] * t[2] * (t[0] + t[0] / t[3] + t[2] + t[1]) * 16
+              <= self->info->max_shared_memory;
 }
 
 gboolean
@@ -947,7 +948,7 @@ picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError *
                    "convolution tile '%s' does not fit this device: give BMxBNxBKxTMxTN[xS] "
                    "with TM a multiple of 4 dividing BM, TN dividing BN, S (shared-memory "
                    "stages) 1 or 2, at most %u invocations (BM/TM x BN/TN) and %u bytes of "
-                   "shared memory (16 x S x BK x (BM + BN))",
+                   "shared memory (16 x S x BK x (BM + BM/TM + BK + BN))",
                    tile, self->info->max_workgroup_invocations, self->info->max_shared_memory);
       return FALSE;
     }

@@ -27,7 +27,12 @@ const uint NX = BN / TN, NY = BM / TM, THREADS = NX * NY;
 // Operand elements each invocation stages per step (the tiles are chosen to divide evenly).
 const uint A_PER = (BK * BM + THREADS - 1) / THREADS, B_PER = (BK * BN + THREADS - 1) / THREADS;
 
-shared vec4 as[STAGES][BK][BM];
+// Output channel m of K column kb sits at slot m + m / TM + kb of row kb: each invocation's TM
+// channels are followed by a gap of one and row kb is shifted by kb, so that neither the
+// stores (eight consecutive K of one channel) nor the reads (two invocations' channels) of a
+// warp fall in the same banks.
+const uint A_ROW = BM + NY + BK;
+shared vec4 as[STAGES][BK][A_ROW];
 shared vec4 bs[STAGES][BK][BN];
 
 vec4 a_next[A_PER], b_next[B_PER];
@@ -69,7 +74,7 @@ store (uint stage, uint tid)
     {
       const uint e = tid + r * THREADS;
       if (e < BK * BM)
-        as[stage][e % BK][e / BK] = a_next[r];
+        as[stage][e % BK][e / BK + e / BK / TM + e % BK] = a_next[r];
     }
   [[unroll]] for (uint r = 0; r < B_PER; r++)
     {
@@ -118,7 +123,7 @@ main ()
         {
           vec4 a[TM], b[TN];
           [[unroll]] for (uint i = 0; i < TM; i++)
-            a[i] = as[stage][kb][ty * TM + i];
+            a[i] = as[stage][kb][ty * (TM + 1) + kb + i];
           [[unroll]] for (uint j = 0; j < TN; j++)
             b[j] = bs[stage][kb][tx + j * NX];
           [[unroll]] for (uint i = 0; i < TM; i++)
