@@ -921,38 +921,65 @@ picard_vk_device_conv_tile_fits (PicardVkDevice *self, const guint32 *t)
               <= self->info->max_shared_memory;
 }
 
-gboolean
-picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError **error)
+/* One "BMxBNxBKxTMxTN[xS]" into @t, or FALSE where it is malformed or does not fit. */
+static gboolean
+parse_conv_tile (PicardVkDevice *self, const char *tile, guint32 t[PICARD_VK_CONV_TILE_FIELDS])
 {
-  g_return_val_if_fail (self != NULL, FALSE);
-
-  guint32 t[PICARD_VK_CONV_TILE_FIELDS] = { 0, 0, 0, 0, 0, 1 };
-  if (tile == NULL || *tile == '\0')
-    {
-      memset (self->conv_tile, 0, sizeof self->conv_tile);
-      return TRUE;
-    }
   g_auto (GStrv) parts = g_strsplit (tile, "x", -1);
   guint n = g_strv_length (parts);
   gboolean ok = n == 5 || n == 6;
+
+  t[5] = 1;
   for (guint i = 0; i < n && ok; i++)
     {
       guint64 v;
       ok = g_ascii_string_to_unsigned (parts[i], 10, 1, i == 5 ? 2 : 1024, &v, NULL);
       t[i] = (guint32) v;
     }
-  if (!ok || t[3] % 4 != 0 || t[0] % t[3] != 0 || t[1] % t[4] != 0
-      || !picard_vk_device_conv_tile_fits (self, t))
+  return ok && t[3] % 4 == 0 && t[0] % t[3] == 0 && t[1] % t[4] == 0
+         && picard_vk_device_conv_tile_fits (self, t);
+}
+
+gboolean
+picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  guint32 tiles[PICARD_VK_CONV_TILES_MAX][PICARD_VK_CONV_TILE_FIELDS];
+  g_auto (GStrv) list = g_strsplit (tile != NULL ? tile : "", ",", -1);
+  guint n = g_strv_length (list);
+
+  if (n > PICARD_VK_CONV_TILES_MAX)
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                   "convolution tile '%s' does not fit this device: give BMxBNxBKxTMxTN[xS] "
-                   "with TM a multiple of 4 dividing BM, TN dividing BN, S (shared-memory "
-                   "stages) 1 or 2, at most %u invocations (BM/TM x BN/TN) and %u bytes of "
-                   "shared memory (16 x S x BK x (BM + BM/TM + BK + BN))",
-                   tile, self->info->max_workgroup_invocations, self->info->max_shared_memory);
+                   "convolution tiles '%s': at most %d tiles, one per class of layer", tile,
+                   PICARD_VK_CONV_TILES_MAX);
       return FALSE;
     }
-  memcpy (self->conv_tile, t, sizeof t);
+  for (guint i = 0; i < n; i++)
+    {
+      if (!parse_conv_tile (self, list[i], tiles[i]))
+        {
+          g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                       "convolution tile '%s' does not fit this device: give "
+                       "BMxBNxBKxTMxTN[xS] with TM a multiple of 4 dividing BM, TN dividing "
+                       "BN, S (shared-memory stages) 1 or 2, at most %u invocations (BM/TM x "
+                       "BN/TN) and %u bytes of shared memory (16 x S x BK x (BM + BM/TM + BK + "
+                       "BN))",
+                       list[i], self->info->max_workgroup_invocations,
+                       self->info->max_shared_memory);
+          return FALSE;
+        }
+      if (i > 0 && tiles[i][0] <= tiles[i - 1][0])
+        {
+          g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
+                       "convolution tiles '%s': list them by increasing BM (a layer takes "
+                       "the first whose BM covers its output channels)", tile);
+          return FALSE;
+        }
+    }
+  memcpy (self->conv_tiles, tiles, n * sizeof *tiles);
+  self->n_conv_tiles = n;
   return TRUE;
 }
 

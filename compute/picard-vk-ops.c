@@ -286,9 +286,11 @@ conv_tile (PicardVkDevice *device, guint cout, guint32 tile[PICARD_VK_CONV_TILE_
   };
   guint i = 0;
 
-  if (device->conv_tile[0] != 0)
+  if (device->n_conv_tiles > 0)
     {
-      memcpy (tile, device->conv_tile, sizeof device->conv_tile);
+      while (i + 1 < device->n_conv_tiles && cout > device->conv_tiles[i][0])
+        i++;
+      memcpy (tile, device->conv_tiles[i], sizeof device->conv_tiles[i]);
       return;
     }
   while (cout > tiles[i][0])

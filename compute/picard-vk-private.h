@@ -21,6 +21,7 @@ struct _PicardVkBuffer {
 };
 
 #define PICARD_VK_CONV_TILE_FIELDS 6
+#define PICARD_VK_CONV_TILES_MAX 8
 
 struct _PicardVkDevice {
   VkInstance instance;
@@ -33,9 +34,11 @@ struct _PicardVkDevice {
   gboolean fp16;              /* fp16 variants may be used */
   gboolean coopmat;           /* fp16 convolutions on cooperative matrices */
   PicardVkConvAlgo conv_algo;
-  /* PICARD_VK_CONV_TILE's tile for every tiled convolution (BM, BN, BK, TM, TN, stages), or
-   * zeros: each layer's own (conv_tile in picard-vk-ops.c). */
-  guint32 conv_tile[PICARD_VK_CONV_TILE_FIELDS];
+  /* PICARD_VK_CONV_TILE's tiles (BM, BN, BK, TM, TN, stages) by increasing BM: a layer takes
+   * the first whose BM covers its output channels, else the last. None: each layer's own
+   * (conv_tile in picard-vk-ops.c). */
+  guint32 conv_tiles[PICARD_VK_CONV_TILES_MAX][PICARD_VK_CONV_TILE_FIELDS];
+  guint n_conv_tiles;
 
   /* Memory: a device-local type for buffers and a host-visible one for staging. When the
    * device-local type is host-visible too (UMA, CPU devices), buffers are mapped directly. */

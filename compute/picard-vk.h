@@ -100,9 +100,10 @@ gboolean picard_vk_device_has_fp16 (PicardVkDevice *device);
 gboolean picard_vk_device_has_coopmat (PicardVkDevice *device);
 PicardVkConvAlgo picard_vk_device_get_conv_algo (PicardVkDevice *device);
 void picard_vk_device_set_conv_algo (PicardVkDevice *device, PicardVkConvAlgo algo);
-/* The tiled convolution's tile, "BMxBNxBKxTMxTN[xS]" (S: shared-memory stages), for every
- * layer (tile sweeps; the PICARD_VK_CONV_TILE environment variable sets it at creation), or
- * NULL: each layer's own. */
+/* The tiled convolution's tiles, "BMxBNxBKxTMxTN[xS]" (S: shared-memory stages), or several
+ * by increasing BM separated by commas: a layer takes the first whose BM covers its output
+ * channels, else the last, so one tile serves every layer (tile sweeps and tables; the
+ * PICARD_VK_CONV_TILE environment variable sets it at creation). NULL: each layer's own. */
 gboolean picard_vk_device_set_conv_tile (PicardVkDevice *device, const char *tile,
                                          GError **error);
 /* The engine's choices ("conv direct, fp16 on, ..."), one line. */

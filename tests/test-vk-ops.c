@@ -281,12 +281,14 @@ test_conv_options (gconstpointer data)
 }
 
 /* Tiles other than the ones each layer gets (PICARD_VK_CONV_TILE sweeps them): the tiled
- * shader must be exact for any tile the device accepts. */
+ * shader must be exact for any tile the device accepts. The last entry is a table: each shape
+ * takes a different tile of it. */
 static void
 test_conv_tiles (void)
 {
   static const char *tiles[] = { "4x128x4x4x2", "16x64x8x4x4x2", "32x32x2x8x8", "128x64x4x8x4",
-                                 "128x128x4x8x8", "64x64x4x8x8x2" };
+                                 "128x128x4x8x8", "64x64x4x8x8x2",
+                                 "4x128x4x4x2,32x32x2x8x8,64x64x4x8x8x2,128x64x4x8x4" };
   static const ConvShape shapes[] = {
     { "conv1", 3, 32, 5, 1, 1, PICARD_VK_ACT_ELU },
     { "down", 32, 64, 3, 2, 1, PICARD_VK_ACT_ELU },
