@@ -2,7 +2,9 @@
 # bench-conv-tiles.sh BENCH_CONV [BATCH [LAYERS TILE...]]: GFLOP/s of the tiled convolution
 # for candidate tiles (PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS]) per class of layer (by output
 # channels), the measure behind conv_tile's table in compute/picard-vk-ops.c. Run it on a new
-# GPU; BENCHMARKS.md has the results and the command.
+# GPU; BENCHMARKS.md has the results and the command. The best per class, joined by commas
+# by increasing BM, runs as a whole table through PICARD_VK_CONV_TILE (compare it with the
+# built-in one in alternating runs: one run per tile is within a GPU's run-to-run spread).
 set -u
 bench=$1
 batch=${2:-32}
