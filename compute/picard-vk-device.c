@@ -227,6 +227,7 @@ query_device (VkInstance instance, VkPhysicalDevice physical, guint index)
   info->max_push_constants = props.limits.maxPushConstantsSize;
   info->max_texel_elements = props.limits.maxTexelBufferElements;
   info->max_storage_buffer_range = props.limits.maxStorageBufferRange;
+  info->timestamp_period = props.limits.timestampPeriod;
   gboolean has_coopmat = has_extension (exts, n_ext, "VK_NV_cooperative_matrix");
 
   gboolean v12 = props.apiVersion >= VK_API_VERSION_1_2;
@@ -705,6 +706,8 @@ picard_vk_device_new (GError **error)
   for (guint32 i = 0; i < n_queues && self->queue_family == G_MAXUINT32; i++)
     if (queues[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
       self->queue_family = i;
+  if (self->queue_family != G_MAXUINT32)
+    self->timestamp_bits = queues[self->queue_family].timestampValidBits;
 
   if (!picard_vk_device_set_conv_tile (self, g_getenv ("PICARD_VK_CONV_TILE"), error))
     return NULL;

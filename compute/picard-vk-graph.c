@@ -23,8 +23,30 @@ struct _PicardVkGraph {
   VkCommandPool command_pool;
   VkCommandBuffer cmd;
   VkFence fence;
+  VkQueryPool timestamps;  /* two: before the first dispatch, after the last */
   gboolean recorded;
+  gboolean ran;
 };
+
+/* Destroys what recording made, so that the graph can be recorded afresh. */
+static void
+release_recording (PicardVkGraph *self)
+{
+  VkDevice dev = self->device->device;
+  if (self->timestamps != VK_NULL_HANDLE)
+    vkDestroyQueryPool (dev, self->timestamps, NULL);
+  if (self->fence != VK_NULL_HANDLE)
+    vkDestroyFence (dev, self->fence, NULL);
+  if (self->command_pool != VK_NULL_HANDLE)
+    vkDestroyCommandPool (dev, self->command_pool, NULL);
+  if (self->descriptor_pool != VK_NULL_HANDLE)
+    vkDestroyDescriptorPool (dev, self->descriptor_pool, NULL);
+  self->timestamps = VK_NULL_HANDLE;
+  self->fence = VK_NULL_HANDLE;
+  self->command_pool = VK_NULL_HANDLE;
+  self->descriptor_pool = VK_NULL_HANDLE;
+  self->cmd = VK_NULL_HANDLE;
+}
 
 PicardVkGraph *
 picard_vk_graph_new (PicardVkDevice *device)
@@ -42,13 +64,7 @@ picard_vk_graph_free (PicardVkGraph *self)
 {
   if (self == NULL)
     return;
-  VkDevice dev = self->device->device;
-  if (self->fence != VK_NULL_HANDLE)
-    vkDestroyFence (dev, self->fence, NULL);
-  if (self->command_pool != VK_NULL_HANDLE)
-    vkDestroyCommandPool (dev, self->command_pool, NULL);
-  if (self->descriptor_pool != VK_NULL_HANDLE)
-    vkDestroyDescriptorPool (dev, self->descriptor_pool, NULL);
+  release_recording (self);
   g_array_free (self->dispatches, TRUE);
   g_free (self);
 }
@@ -235,6 +251,17 @@ record (PicardVkGraph *self, GError **error)
   if (!picard_vk_check (vkCreateFence (dev, &fence_info, NULL, &self->fence), "vkCreateFence",
                         error))
     return FALSE;
+  if (device->timestamp_bits > 0)
+    {
+      VkQueryPoolCreateInfo query_info = {
+        .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+        .queryType = VK_QUERY_TYPE_TIMESTAMP,
+        .queryCount = 2,
+      };
+      if (!picard_vk_check (vkCreateQueryPool (dev, &query_info, NULL, &self->timestamps),
+                            "vkCreateQueryPool", error))
+        return FALSE;
+    }
 
   VkCommandBufferBeginInfo begin = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
   if (!picard_vk_check (vkBeginCommandBuffer (self->cmd, &begin), "vkBeginCommandBuffer", error))
@@ -247,6 +274,11 @@ record (PicardVkGraph *self, GError **error)
                    | VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  if (self->timestamps != VK_NULL_HANDLE)
+    {
+      vkCmdResetQueryPool (self->cmd, self->timestamps, 0, 2);
+      vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, self->timestamps, 0);
+    }
   VkPipeline bound = VK_NULL_HANDLE;
   for (guint i = 0; i < self->dispatches->len; i++)
     {
@@ -267,6 +299,8 @@ record (PicardVkGraph *self, GError **error)
                        VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
     }
+  if (self->timestamps != VK_NULL_HANDLE)
+    vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, self->timestamps, 1);
   compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                    VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
@@ -284,18 +318,28 @@ picard_vk_graph_run (PicardVkGraph *self, GError **error)
   if (!self->recorded && !record (self, error))
     {
       /* Leave the graph as it was so a retry records afresh. */
-      VkDevice dev = self->device->device;
-      if (self->fence != VK_NULL_HANDLE)
-        vkDestroyFence (dev, self->fence, NULL);
-      if (self->command_pool != VK_NULL_HANDLE)
-        vkDestroyCommandPool (dev, self->command_pool, NULL);
-      if (self->descriptor_pool != VK_NULL_HANDLE)
-        vkDestroyDescriptorPool (dev, self->descriptor_pool, NULL);
-      self->fence = VK_NULL_HANDLE;
-      self->command_pool = VK_NULL_HANDLE;
-      self->descriptor_pool = VK_NULL_HANDLE;
-      self->cmd = VK_NULL_HANDLE;
+      release_recording (self);
       return FALSE;
     }
-  return picard_vk_device_submit_and_wait (self->device, self->cmd, self->fence, error);
+  self->ran = picard_vk_device_submit_and_wait (self->device, self->cmd, self->fence, error);
+  return self->ran;
+}
+
+gboolean
+picard_vk_graph_get_device_seconds (PicardVkGraph *self, double *seconds)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (seconds != NULL, FALSE);
+
+  guint64 ticks[2];
+  if (!self->ran || self->timestamps == VK_NULL_HANDLE
+      || vkGetQueryPoolResults (self->device->device, self->timestamps, 0, 2, sizeof ticks,
+                                ticks, sizeof ticks[0], VK_QUERY_RESULT_64_BIT) != VK_SUCCESS)
+    return FALSE;
+  /* Only the low timestampValidBits count, and they may have wrapped between the two. */
+  guint bits = self->device->timestamp_bits;
+  guint64 mask = bits >= 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << bits) - 1;
+  *seconds = ((ticks[1] - ticks[0]) & mask) * (double) self->device->info->timestamp_period
+             * 1e-9;
+  return TRUE;
 }

@@ -29,6 +29,7 @@ struct _PicardVkDevice {
   VkDevice device;
   VkQueue queue;
   guint32 queue_family;
+  guint32 timestamp_bits;     /* the queue's timestampValidBits: 0 without timestamps */
   PicardVkDeviceInfo *info;
 
   gboolean fp16;              /* fp16 variants may be used */

@@ -61,6 +61,7 @@ typedef struct {
   guint32 max_push_constants;
   guint32 max_texel_elements;
   VkDeviceSize max_storage_buffer_range;
+  float timestamp_period;      /* nanoseconds per timestamp tick */
 } PicardVkDeviceInfo;
 
 void picard_vk_device_info_free (PicardVkDeviceInfo *info);
@@ -159,5 +160,9 @@ gboolean picard_vk_graph_dispatch (PicardVkGraph *graph, PicardVkPipeline *pipel
 guint picard_vk_graph_get_n_dispatches (PicardVkGraph *graph);
 /* Records the command buffer on the first call, then submits it and waits. */
 gboolean picard_vk_graph_run (PicardVkGraph *graph, GError **error);
+/* The device's own time for the last successful run, from timestamps written before its first
+ * dispatch and after its last: the work without the host's submission and wake-up. FALSE
+ * where the queue has no timestamps or the graph has not run. */
+gboolean picard_vk_graph_get_device_seconds (PicardVkGraph *graph, double *seconds);
 
 G_END_DECLS

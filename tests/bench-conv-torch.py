@@ -3,8 +3,9 @@
 ...]), batch, repetitions, threads and precision (fp32 or fp16) as arguments, on CUDA when
 PyTorch has a GPU (fp32 with TF32 off, the precision the Vulkan side uses; fp16 on tensor
 cores) and on the CPU otherwise (fp32). Prints the device on the first line, then per shape
-one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of
-this process (0 on CUDA), of the median repetition.
+one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of this process (0 on CUDA) of
+the median repetition, and GFLOP/s of the median device time (CUDA events around the
+convolution; the wall-clock time on the CPU).
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
 import json
 import sys
@@ -47,16 +48,26 @@ def main():
                 conv(x)
                 sync()
             # The median repetition, as on the Vulkan side.
-            times = []
+            times, device_times = [], []
             for _ in range(reps):
+                if cuda:
+                    events = [torch.cuda.Event(enable_timing=True) for _ in range(2)]
                 start, cpu_start = time.perf_counter(), time.process_time()
+                if cuda:
+                    events[0].record()
                 conv(x)
+                if cuda:
+                    events[1].record()
                 sync()
                 times.append((time.perf_counter() - start, time.process_time() - cpu_start))
+                device_times.append(events[0].elapsed_time(events[1]) / 1e3 if cuda
+                                    else times[-1][0])
             seconds, cpu = sorted(times)[len(times) // 2]
+            device_seconds = sorted(device_times)[len(device_times) // 2]
             flop = 2.0 * y.numel() * cin * k * k
             per_cpu = 0.0 if cuda else flop / cpu / 1e9
-            print(f"{flop / seconds / 1e9:.3f} {per_cpu:.3f}", flush=True)
+            print(f"{flop / seconds / 1e9:.3f} {per_cpu:.3f} {flop / device_seconds / 1e9:.3f}",
+                  flush=True)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 /* test-vk-engine: the Vulkan engine itself: device selection and report, the environment
- * switches, errors, the buffer pool, transfers, recorded graphs, and `picard-cli devices`.
+ * switches, errors, the buffer pool, transfers, recorded graphs and their device time, and
+ * `picard-cli devices`.
  * A missing Vulkan device fails the tests: they are never skipped. */
 #include <string.h>
 
@@ -344,6 +345,39 @@ test_graph_replay (void)
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_NOT_FOUND);
 }
 
+/* A run's device time (timestamps around its dispatches) lies within the run's wall-clock time
+ * and grows with the work: 64 times the multiply-adds take more than 4 times as long. */
+static void
+test_device_time (void)
+{
+  g_autoptr (GError) error = NULL;
+  PicardVkDevice *dev = get_device ();
+  const guint invocations = 1 << 12, steps[2] = { 16, 1024 };
+  double device_seconds[2];
+
+  g_assert_cmpfloat (picard_vk_device_get_info (dev)->timestamp_period, >, 0.0f);
+  for (guint i = 0; i < 2; i++)
+    {
+      PicardVkBuffer *out = picard_vk_buffer_new (dev, invocations * 16, &error);
+      g_assert_no_error (error);
+      g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (dev);
+      g_assert_true (picard_vk_op_fma_peak (graph, invocations, steps[i], out, &error));
+      g_assert_false (picard_vk_graph_get_device_seconds (graph, &device_seconds[i]));
+      g_assert_true (picard_vk_graph_run (graph, &error));  /* compiles and records */
+      gint64 start = g_get_monotonic_time ();
+      g_assert_true (picard_vk_graph_run (graph, &error));
+      double wall = (g_get_monotonic_time () - start) / 1e6;
+      g_assert_no_error (error);
+      g_assert_true (picard_vk_graph_get_device_seconds (graph, &device_seconds[i]));
+      g_assert_cmpfloat (device_seconds[i], >, 0.0);
+      g_assert_cmpfloat (device_seconds[i], <=, wall);
+      g_test_message ("%u steps: %.3f ms on the device, %.3f ms wall-clock", steps[i],
+                      device_seconds[i] * 1e3, wall * 1e3);
+      picard_vk_buffer_free (out);
+    }
+  g_assert_cmpfloat (device_seconds[1], >, 4.0 * device_seconds[0]);
+}
+
 static void
 run_cli (const char *icd, int *status, char **out, char **err)
 {
@@ -400,6 +434,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/engine/pool", test_pool);
   g_test_add_func ("/vk/engine/transfers", test_transfers);
   g_test_add_func ("/vk/engine/graph-replay", test_graph_replay);
+  g_test_add_func ("/vk/engine/device-time", test_device_time);
   g_test_add_func ("/vk/engine/cli-devices", test_cli_devices);
 
   int status = g_test_run ();
