@@ -1,7 +1,8 @@
 #!/bin/sh
-# bench-conv-tiles.sh BENCH_CONV [BATCH [LAYERS TILE...]]: GFLOP/s (by the device's own time)
-# of the tiled convolution for candidate tiles (PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS]) per class of layer (by output
-# channels), the measure behind conv_tile's table in compute/picard-vk-ops.c. Run it on a new
+# bench-conv-tiles.sh BENCH_CONV [BATCH [LAYERS TILE...]]: GFLOP/s (by the device's own time,
+# the class's layers in one submission) of the tiled convolution for candidate tiles
+# (PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS]) per class of layer (by output channels), the
+# measure behind conv_tile's table in compute/picard-vk-ops.c. Run it on a new
 # GPU; BENCHMARKS.md has the results and the command. The best per class, joined by commas
 # by increasing BM, runs as a whole table through PICARD_VK_CONV_TILE (compare it with the
 # built-in one in alternating runs: one run per tile is within a GPU's run-to-run spread).
@@ -16,7 +17,7 @@ sweep () {
     # The Vulkan rate by device time over the chosen layers, or bench-conv's error.
     rate=$(PICARD_VK_CONV=tiled PICARD_VK_CONV_TILE=$tile \
              "$bench" --batch "$batch" --only "$layers" --no-peak 2>&1 \
-           | awk '/these layers/ { for (i = 1; i <= NF; i++) if ($i == "|" && ++bar == 2) { print $(i + 1); exit } }
+           | awk '/^these, one submission/ { for (i = 1; i <= NF; i++) if ($i == "|" && ++bar == 2) { print $(i + 1); exit } }
                   /^bench-conv:/ { print; exit }')
     printf '%-8s %-16s %s\n' "$layers" "$tile" "$rate"
   done

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch's conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size],
-...]), batch, repetitions, threads and precision (fp32 or fp16) as arguments, on CUDA when
+"""PyTorch's conv2d on the shapes given as JSON ([[cin, cout, k, stride, dilation, size,
+uses], ...]), batch, repetitions, threads and precision (fp32 or fp16) as arguments, on CUDA when
 PyTorch has a GPU (fp32 with TF32 off, the precision the Vulkan side uses; fp16 on tensor
 cores) and on the CPU otherwise (fp32). Prints the device on the first line, then per shape
 one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of this process (0 on CUDA) of
 the median repetition, and GFLOP/s of the median device time (CUDA events around the
-convolution; the wall-clock time on the CPU).
+convolution; the wall-clock time on the CPU); last the same for the layers run as the
+generator runs them ("network ..."): each as often as it uses it, synchronised once.
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
 import json
 import sys
@@ -36,38 +37,51 @@ def main():
         if cuda:
             torch.cuda.synchronize()
 
+    def timed(run, flop):
+        """GFLOP/s of the median wall-clock repetition of run(), GFLOP per CPU-second of that
+        repetition (0 on CUDA), GFLOP/s of the median device time, as on the Vulkan side."""
+        # Warm-up of at least a quarter of a second.
+        start = time.perf_counter()
+        while time.perf_counter() - start < 0.25:
+            run()
+            sync()
+        times, device_times = [], []
+        for _ in range(reps):
+            if cuda:
+                events = [torch.cuda.Event(enable_timing=True) for _ in range(2)]
+            start, cpu_start = time.perf_counter(), time.process_time()
+            if cuda:
+                events[0].record()
+            run()
+            if cuda:
+                events[1].record()
+            sync()
+            times.append((time.perf_counter() - start, time.process_time() - cpu_start))
+            device_times.append(events[0].elapsed_time(events[1]) / 1e3 if cuda
+                                else times[-1][0])
+        seconds, cpu = sorted(times)[len(times) // 2]
+        device_seconds = sorted(device_times)[len(device_times) // 2]
+        per_cpu = 0.0 if cuda else flop / cpu / 1e9
+        return f"{flop / seconds / 1e9:.3f} {per_cpu:.3f} {flop / device_seconds / 1e9:.3f}"
+
     with torch.no_grad():
-        for cin, cout, k, stride, dil, size in shapes:
+        layers, network_flop = [], 0.0
+        for cin, cout, k, stride, dil, size, count in shapes:
             conv = torch.nn.Conv2d(cin, cout, k, stride=stride, dilation=dil,
                                    padding=dil * (k // 2)).to(device, dtype)
             x = torch.randn(batch, cin, size, size, device=device, dtype=dtype)
-            y = conv(x)  # the output size
-            # Warm-up of at least a quarter of a second, as on the Vulkan side.
-            start = time.perf_counter()
-            while time.perf_counter() - start < 0.25:
-                conv(x)
-                sync()
-            # The median repetition, as on the Vulkan side.
-            times, device_times = [], []
-            for _ in range(reps):
-                if cuda:
-                    events = [torch.cuda.Event(enable_timing=True) for _ in range(2)]
-                start, cpu_start = time.perf_counter(), time.process_time()
-                if cuda:
-                    events[0].record()
-                conv(x)
-                if cuda:
-                    events[1].record()
-                sync()
-                times.append((time.perf_counter() - start, time.process_time() - cpu_start))
-                device_times.append(events[0].elapsed_time(events[1]) / 1e3 if cuda
-                                    else times[-1][0])
-            seconds, cpu = sorted(times)[len(times) // 2]
-            device_seconds = sorted(device_times)[len(device_times) // 2]
-            flop = 2.0 * y.numel() * cin * k * k
-            per_cpu = 0.0 if cuda else flop / cpu / 1e9
-            print(f"{flop / seconds / 1e9:.3f} {per_cpu:.3f} {flop / device_seconds / 1e9:.3f}",
-                  flush=True)
+            flop = 2.0 * conv(x).numel() * cin * k * k
+            print(timed(lambda: conv(x), flop), flush=True)
+            layers.append((conv, x, count))
+            network_flop += flop * count
+
+        # The layers as the generator runs them: each as often as it uses it, one
+        # synchronisation at the end.
+        def network():
+            for conv, x, count in layers:
+                for _ in range(count):
+                    conv(x)
+        print("network " + timed(network, network_flop), flush=True)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 /* bench-conv: GFLOP/s of every convolution shape of the completion network (c = 32, a
- * 256x256 input) on the Vulkan device, against PyTorch's conv2d on the CPU of the same
- * machine in the same run, and over the whole network (each shape weighted by how often the
- * generator uses it). `meson test --benchmark bench-conv`; see BENCHMARKS.md. */
+ * 256x256 input) on the Vulkan device, against PyTorch's conv2d on the same machine in the
+ * same run (CUDA where PyTorch has a GPU), and over the whole network: the layers timed apart,
+ * each weighted by how often the generator uses it, and all of them in one submission as the
+ * generator runs them. `meson test --benchmark bench-conv`; see BENCHMARKS.md. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,39 +84,56 @@ median_index (const double *v, guint n)
   return 0;
 }
 
-/* Wall-clock seconds of the median repetition (@cpu: its CPU seconds), and in @device_seconds
- * the median of the device's own times (wall-clock ones where the queue has no timestamps). */
-static double
-time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, PicardVkDtype dtype,
-             guint reps, double *cpu, double *device_seconds, GError **error)
+/* One layer's tensors, with hashed inputs and weights: a hash, not sin(), as the GPU's batch
+ * sizes make inputs of 10^8 values. */
+typedef struct {
+  PicardVkConvParams params;
+  PicardVkTensor *in, *out;
+  PicardVkWeights *wt;
+} Layer;
+
+static void
+layer_clear (Layer *l)
 {
-  PicardVkConvParams p = { s->stride, s->dilation, s->dilation * (s->k / 2),
-                           PICARD_VK_ACT_ELU, 1.0f, 0 };
-  guint o = picard_vk_conv_out_size (s->size, s->k, s->stride, s->dilation, p.padding);
+  g_clear_pointer (&l->in, picard_vk_tensor_free);
+  g_clear_pointer (&l->out, picard_vk_tensor_free);
+  g_clear_pointer (&l->wt, picard_vk_weights_free);
+}
+
+static gboolean
+layer_init (Layer *l, PicardVkDevice *device, const Shape *s, guint batch, PicardVkDtype dtype,
+            GError **error)
+{
+  l->params = (PicardVkConvParams) { s->stride, s->dilation, s->dilation * (s->k / 2),
+                                     PICARD_VK_ACT_ELU, 1.0f, 0 };
+  guint o = picard_vk_conv_out_size (s->size, s->k, s->stride, s->dilation, l->params.padding);
   gsize in_count = (gsize) batch * s->cin * s->size * s->size;
   gsize w_count = (gsize) s->cout * s->cin * s->k * s->k;
   g_autofree float *x = g_new (float, in_count);
   g_autofree float *w = g_new (float, w_count);
-  double seconds = -1.0;
 
-  /* A hash, not sin(): inputs of 10^8 values at the GPU's batch sizes. */
   for (gsize i = 0; i < in_count; i++)
     x[i] = (float) ((guint32) (i * 2654435761u) >> 16) / 32768.0f - 1.0f;
   for (gsize i = 0; i < w_count; i++)
     w[i] = ((float) ((guint32) (i * 2246822519u) >> 16) / 32768.0f - 1.0f)
            / (float) (s->cin * s->k * s->k);
-  g_autoptr (PicardVkTensor) in = picard_vk_tensor_new (device, batch, s->cin, s->size, s->size,
-                                                        dtype, error);
-  g_autoptr (PicardVkTensor) out = in == NULL ? NULL
+  l->in = picard_vk_tensor_new (device, batch, s->cin, s->size, s->size, dtype, error);
+  l->out = l->in == NULL ? NULL
     : picard_vk_tensor_new (device, batch, s->cout, o, o, dtype, error);
-  g_autoptr (PicardVkWeights) wt = out == NULL ? NULL
+  l->wt = l->out == NULL ? NULL
     : picard_vk_weights_new (device, 1, s->cout, s->cin, s->k, dtype, error);
-  if (wt == NULL || !picard_vk_tensor_upload (in, x, error)
-      || !picard_vk_weights_upload (wt, w, error))
-    return -1.0;
-  g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (device);
-  if (!picard_vk_op_conv2d (graph, &p, in, wt, NULL, NULL, out, error)
-      || !picard_vk_graph_run (graph, error))  /* compiles and records */
+  return l->wt != NULL && picard_vk_tensor_upload (l->in, x, error)
+         && picard_vk_weights_upload (l->wt, w, error);
+}
+
+/* Runs @graph @reps times after a warm-up: the wall-clock seconds of the median repetition
+ * (@cpu: its CPU seconds), and in @device_seconds the median of the device's own times
+ * (wall-clock ones where the queue has no timestamps); -1 on failure. */
+static double
+time_graph (PicardVkGraph *graph, guint reps, double *cpu, double *device_seconds,
+            GError **error)
+{
+  if (!picard_vk_graph_run (graph, error))  /* compiles and records */
     return -1.0;
   /* Warm-up of at least a quarter of a second: a GPU left idle while the inputs were made
    * takes that long to raise its clocks again. */
@@ -139,9 +157,48 @@ time_vulkan (PicardVkDevice *device, const Shape *s, guint batch, PicardVkDtype 
         on_device[r] = wall[r];
     }
   guint median = median_index (wall, reps);
-  seconds = wall[median];
   *cpu = cpu_of[median];
   *device_seconds = on_device[median_index (on_device, reps)];
+  return wall[median];
+}
+
+/* One layer alone, a submission and a wait per repetition (see time_graph). */
+static double
+time_layer (PicardVkDevice *device, const Shape *s, guint batch, PicardVkDtype dtype,
+            guint reps, double *cpu, double *device_seconds, GError **error)
+{
+  Layer l = { 0 };
+  g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (device);
+  double seconds = layer_init (&l, device, s, batch, dtype, error)
+                       && picard_vk_op_conv2d (graph, &l.params, l.in, l.wt, NULL, NULL, l.out,
+                                               error)
+                     ? time_graph (graph, reps, cpu, device_seconds, error)
+                     : -1.0;
+  layer_clear (&l);
+  return seconds;
+}
+
+/* The layers as the generator runs them: each as often as it uses it, all in one command
+ * buffer, one submission and one wait per repetition (see time_graph). */
+static double
+time_network (PicardVkDevice *device, const Shape *const *chosen, guint n, guint batch,
+              PicardVkDtype dtype, guint reps, double *cpu, double *device_seconds,
+              GError **error)
+{
+  g_autofree Layer *layers = g_new0 (Layer, n);
+  g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (device);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < n && ok; i++)
+    {
+      ok = layer_init (&layers[i], device, chosen[i], batch, dtype, error);
+      for (guint u = 0; u < chosen[i]->count && ok; u++)
+        ok = picard_vk_op_conv2d (graph, &layers[i].params, layers[i].in, layers[i].wt, NULL,
+                                  NULL, layers[i].out, error);
+    }
+  double seconds = ok ? time_graph (graph, reps, cpu, device_seconds, error) : -1.0;
+  g_clear_pointer (&graph, picard_vk_graph_free);
+  for (guint i = 0; i < n; i++)
+    layer_clear (&layers[i]);
   return seconds;
 }
 
@@ -240,28 +297,35 @@ main (int argc, char **argv)
       g_printerr ("bench-conv: no layer's name contains '%s'\n", only);
       return 1;
     }
-  /* Per layer and measure: the Vulkan side's seconds, PyTorch's GFLOP/s (0: not run). */
-  double vk[N_MEASURES][G_N_ELEMENTS (shapes)], torch_rate[N_MEASURES][G_N_ELEMENTS (shapes)];
+  /* Per layer and measure: the Vulkan side's seconds, PyTorch's GFLOP/s (0: not run); the
+   * last column, the layers in one submission (time_network). */
+  double vk[N_MEASURES][G_N_ELEMENTS (shapes) + 1];
+  double torch_rate[N_MEASURES][G_N_ELEMENTS (shapes) + 1] = { { 0 } };
   for (guint i = 0; i < n; i++)
     {
-      for (guint m = 0; m < N_MEASURES; m++)
-        torch_rate[m][i] = 0.0;
-      vk[WALL][i] = time_vulkan (device, chosen[i], batch, dtype, reps, &vk[CPU][i],
-                                 &vk[DEVICE][i], &error);
+      vk[WALL][i] = time_layer (device, chosen[i], batch, dtype, reps, &vk[CPU][i],
+                                &vk[DEVICE][i], &error);
       if (vk[WALL][i] < 0)
         {
           g_printerr ("bench-conv: %s: %s\n", chosen[i]->name, error->message);
           return 1;
         }
     }
+  vk[WALL][n] = time_network (device, chosen, n, batch, dtype, reps, &vk[CPU][n],
+                              &vk[DEVICE][n], &error);
+  if (vk[WALL][n] < 0)
+    {
+      g_printerr ("bench-conv: the layers in one submission: %s\n", error->message);
+      return 1;
+    }
 
   if (torch_script != NULL)
     {
       GString *json = g_string_new ("[");
       for (guint i = 0; i < n; i++)
-        g_string_append_printf (json, "%s[%u,%u,%u,%u,%u,%u]", i ? "," : "", chosen[i]->cin,
+        g_string_append_printf (json, "%s[%u,%u,%u,%u,%u,%u,%u]", i ? "," : "", chosen[i]->cin,
                                 chosen[i]->cout, chosen[i]->k, chosen[i]->stride,
-                                chosen[i]->dilation, chosen[i]->size);
+                                chosen[i]->dilation, chosen[i]->size, chosen[i]->count);
       g_string_append (json, "]");
       const char *python = g_getenv ("PYTHON") ? g_getenv ("PYTHON") : "/usr/bin/python3";
       g_autofree char *sb = g_strdup_printf ("%d", batch);
@@ -283,9 +347,13 @@ main (int argc, char **argv)
       g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
       if (lines[0] != NULL && g_str_has_prefix (lines[0], "device "))
         printf ("PyTorch on %s\n\n", lines[0] + strlen ("device "));
-      for (guint i = 0; i < n && lines[0] != NULL && lines[i + 1] != NULL; i++)
+      for (guint i = 0; i <= n && lines[0] != NULL && lines[i + 1] != NULL; i++)
         {
           char *end = lines[i + 1];
+          if (i == n && !g_str_has_prefix (end, "network "))
+            break;
+          if (i == n)
+            end += strlen ("network ");
           torch_rate[WALL][i] = g_ascii_strtod (end, &end);
           torch_rate[CPU][i] = g_ascii_strtod (end, &end);
           torch_rate[DEVICE][i] = g_ascii_strtod (end, NULL);
@@ -325,6 +393,14 @@ main (int argc, char **argv)
     }
   print_row (n == G_N_ELEMENTS (shapes) ? "network (weighted)" : "these layers (weighted)",
              total_flop, net_vk, net_torch);
+  double one_vk[N_MEASURES], one_torch[N_MEASURES];
+  for (guint m = 0; m < N_MEASURES; m++)
+    {
+      one_vk[m] = total_flop / vk[m][n] / 1e9;
+      one_torch[m] = torch_rate[m][n];
+    }
+  print_row (n == G_N_ELEMENTS (shapes) ? "network, one submission" : "these, one submission",
+             total_flop, one_vk, one_torch);
   if (n == G_N_ELEMENTS (shapes))
     printf ("\nThe generator's convolutions: %.1f GFLOP per sample, %.2f s per sample here\n",
             total_flop / batch / 1e9, total_vk[WALL] / batch);
@@ -340,8 +416,10 @@ main (int argc, char **argv)
       g_printerr ("bench-conv: the peak measurement failed: %s\n", error->message);
       return 1;
     }
-  printf ("The device's fp32 peak through shaders (fma-peak.comp): %.1f GFLOP/s; "
-          "these convolutions reach %.1f %% of it by wall-clock time, %.1f %% by the device's\n",
-          peak, 100.0 * net_vk[WALL] / peak, 100.0 * net_vk[DEVICE] / peak);
+  printf ("The device's fp32 peak through shaders (fma-peak.comp): %.1f GFLOP/s; these "
+          "convolutions reach %.1f %% of it (layers apart, wall-clock), %.1f %% (layers apart, "
+          "device time), %.1f %% (one submission, device time)\n",
+          peak, 100.0 * net_vk[WALL] / peak, 100.0 * net_vk[DEVICE] / peak,
+          100.0 * one_vk[DEVICE] / peak);
   return 0;
 }
