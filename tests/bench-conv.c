@@ -168,12 +168,13 @@ time_layer (PicardVkDevice *device, const Shape *s, guint batch, PicardVkDtype d
             guint reps, double *cpu, double *device_seconds, GError **error)
 {
   Layer l = { 0 };
-  g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (device);
+  PicardVkGraph *graph = picard_vk_graph_new (device);
   double seconds = layer_init (&l, device, s, batch, dtype, error)
                        && picard_vk_op_conv2d (graph, &l.params, l.in, l.wt, NULL, NULL, l.out,
                                                error)
                      ? time_graph (graph, reps, cpu, device_seconds, error)
                      : -1.0;
+  picard_vk_graph_free (graph);  /* before the buffers it uses */
   layer_clear (&l);
   return seconds;
 }
@@ -186,7 +187,7 @@ time_network (PicardVkDevice *device, const Shape *const *chosen, guint n, guint
               GError **error)
 {
   g_autofree Layer *layers = g_new0 (Layer, n);
-  g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (device);
+  PicardVkGraph *graph = picard_vk_graph_new (device);
   gboolean ok = TRUE;
   for (guint i = 0; i < n && ok; i++)
     {
@@ -196,7 +197,7 @@ time_network (PicardVkDevice *device, const Shape *const *chosen, guint n, guint
                                   NULL, layers[i].out, error);
     }
   double seconds = ok ? time_graph (graph, reps, cpu, device_seconds, error) : -1.0;
-  g_clear_pointer (&graph, picard_vk_graph_free);
+  picard_vk_graph_free (graph);  /* before the buffers it uses */
   for (guint i = 0; i < n; i++)
     layer_clear (&layers[i]);
   return seconds;
