@@ -85,7 +85,8 @@ picard_cli_complete (int argc, char **argv)
   g_autofree char *checkpoint = NULL, *volume = NULL, *at = NULL, *output = NULL;
   g_autofree char *dropout_spec = NULL, *backend = NULL;
   gint64 iteration = -1, seed = 1337;
-  int slice_index = -1, m = 10, patch = 256, hole = 128;
+  /* G_MININT: not given (the sizes then come from the checkpoint where it tells them). */
+  int slice_index = -1, m = 10, patch = G_MININT, hole = G_MININT;
   double dropout_p = 0.5;
   GOptionEntry entries[] = {
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
@@ -98,8 +99,10 @@ picard_cli_complete (int argc, char **argv)
     { "at", 0, 0, G_OPTION_ARG_STRING, &at,
       "Patch centre in left-aligned pixels (required)", "X,Y" },
     { "samples", 'M', 0, G_OPTION_ARG_INT, &m, "Number of completions (10)", "M" },
-    { "patch-size", 0, 0, G_OPTION_ARG_INT, &patch, "Patch side (256)", "P" },
-    { "hole-size", 0, 0, G_OPTION_ARG_INT, &hole, "Centred hole side (128)", "H" },
+    { "patch-size", 0, 0, G_OPTION_ARG_INT, &patch,
+      "Patch side (default: the checkpoint's training size, from its critics; else 256)", "P" },
+    { "hole-size", 0, 0, G_OPTION_ARG_INT, &hole,
+      "Centred hole side (default: the checkpoint's training size; else 128)", "H" },
     { "dropout-layers", 0, 0, G_OPTION_ARG_STRING, &dropout_spec,
       "released (default), paper, none, or comma-separated full layer names", "SET" },
     { "dropout-p", 0, 0, G_OPTION_ARG_DOUBLE, &dropout_p, "Dropout probability (0.5)", "P" },
@@ -145,6 +148,17 @@ picard_cli_complete (int argc, char **argv)
                    "--at takes X,Y in pixels, not '%s'", at);
       return picard_cli_fail ("complete", error);
     }
+  guint trained_patch, trained_hole;
+  if (patch == G_MININT && hole == G_MININT
+      && picard_cli_trained_geometry (checkpoint, iteration, &trained_patch, &trained_hole))
+    {
+      patch = (int) trained_patch;
+      hole = (int) trained_hole;
+    }
+  if (patch == G_MININT)
+    patch = 256;
+  if (hole == G_MININT)
+    hole = 128;
   if (m < 1 || m > (int) PICARD_STRIP_MAX_COMPLETIONS || patch < 16 || patch > 4096
       || patch % 8 != 0 || hole < 16 || hole >= patch || (patch - hole) % 2 != 0)
     {

@@ -195,8 +195,8 @@ picard_cli_heatmap (int argc, char **argv)
   g_autofree char *seed_option = NULL;
   g_autofree char *cache_dir = NULL;
   g_autofree char *dropout_list = NULL;
-  int iteration = -1, slice = -1, patch = PICARD_SCAN_DEFAULT_PATCH;
-  int hole = PICARD_SCAN_DEFAULT_HOLE, stride = PICARD_SCAN_DEFAULT_STRIDE;
+  /* G_MININT: not given (the sizes then come from the checkpoint where it tells them). */
+  int iteration = -1, slice = -1, patch = G_MININT, hole = G_MININT, stride = G_MININT;
   int samples = PICARD_SCAN_DEFAULT_SAMPLES, batch = 0;
   double dropout_p = 0.5;
   gboolean skip_air = FALSE, no_cache = FALSE, quiet = FALSE;
@@ -206,15 +206,19 @@ picard_cli_heatmap (int argc, char **argv)
     { "iteration", 0, 0, G_OPTION_ARG_INT, &iteration,
       "Checkpoint iteration (default: the newest)", "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
-      "Output folder (required); files go to OUTDIR/PATIENT_VIEW_STUDY/slice_NNNN.*", "OUTDIR" },
+      "Output folder (required); files go to OUTDIR/PATIENT_VIEW_STUDYHASH/slice_NNNN.*",
+      "OUTDIR" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &slice, "Scan this slice (0-based)", "N" },
     { "slices", 0, 0, G_OPTION_ARG_STRING, &slices_option,
       "Scan slices A to B, both included (default: every slice)", "A:B" },
     { "lesion-slices", 0, 0, G_OPTION_ARG_FILENAME, &lesion_slices,
       "Scan the central slices of the boxes of this table that match the volume", "CSV" },
-    { "patch", 'P', 0, G_OPTION_ARG_INT, &patch, "Patch size (default 256)", "P" },
-    { "hole", 'H', 0, G_OPTION_ARG_INT, &hole, "Hole size, centred (default 128)", "H" },
-    { "stride", 0, 0, G_OPTION_ARG_INT, &stride, "Stride (default 32)", "S" },
+    { "patch", 'P', 0, G_OPTION_ARG_INT, &patch,
+      "Patch size (default: the checkpoint's training size, from its critics; else 256)", "P" },
+    { "hole", 'H', 0, G_OPTION_ARG_INT, &hole,
+      "Hole size, centred (default: the checkpoint's training size; else 128)", "H" },
+    { "stride", 0, 0, G_OPTION_ARG_INT, &stride,
+      "Stride (default 32; P/8 when P is the checkpoint's training size)", "S" },
     { "samples", 'M', 0, G_OPTION_ARG_INT, &samples, "Completions per patch (default 10)",
       "M" },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_option, "Seed (default 1337)", "SEED" },
@@ -289,6 +293,31 @@ picard_cli_heatmap (int argc, char **argv)
   if (slices_option != NULL && !picard_heatmap_job_parse_range (slices_option, &first, &last,
                                                                 &error))
     return picard_cli_fail ("heatmap", error);
+  /* Neither size given: the ones the network was trained for, with the paper's stride of a
+   * patch's eighth (256 / 128 / 32 for PICARD's checkpoints; 64 / 32 / 8 for the demo model,
+   * which gives no useful heatmap at 256 / 128). */
+  guint trained_patch = 0, trained_hole = 0;
+  gboolean trained = picard_cli_trained_geometry (checkpoint, iteration, &trained_patch,
+                                                  &trained_hole);
+  if (patch == G_MININT && hole == G_MININT && trained)
+    {
+      patch = (int) trained_patch;
+      hole = (int) trained_hole;
+      if (stride == G_MININT)
+        stride = MAX (patch / 8, 1);
+    }
+  else if (trained && !quiet && (patch != (int) trained_patch || hole != (int) trained_hole))
+    g_printerr ("picard-cli heatmap: note: %s was trained on %u x %u patches with a %u x %u "
+                "hole; scanning with %d / %d\n", checkpoint, trained_patch, trained_patch,
+                trained_hole, trained_hole,
+                patch == G_MININT ? PICARD_SCAN_DEFAULT_PATCH : patch,
+                hole == G_MININT ? PICARD_SCAN_DEFAULT_HOLE : hole);
+  if (patch == G_MININT)
+    patch = PICARD_SCAN_DEFAULT_PATCH;
+  if (hole == G_MININT)
+    hole = PICARD_SCAN_DEFAULT_HOLE;
+  if (stride == G_MININT)
+    stride = PICARD_SCAN_DEFAULT_STRIDE;
   if (!parse_count ("-P/--patch", patch, &options.scan.patch_size, &error)
       || !parse_count ("-H/--hole", hole, &options.scan.hole_size, &error)
       || !parse_count ("--stride", stride, &options.scan.stride, &error)

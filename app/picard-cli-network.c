@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "picard-checkpoint.h"
+
 gboolean
 picard_cli_set_dropout (PicardNetwork *net, const char *spec, double p, GError **error)
 {
@@ -47,4 +49,22 @@ void
 picard_cli_say_network (PicardNetwork *net)
 {
   fprintf (stderr, "Network: %s\n", picard_network_get_backend_reason (net));
+}
+
+gboolean
+picard_cli_trained_geometry (const char *checkpoint, gint64 iteration, guint *patch,
+                             guint *hole)
+{
+  g_autofree char *gen_path = NULL, *dis_path = NULL;
+  gint64 found;
+
+  if (!picard_checkpoint_locate (checkpoint, iteration, &gen_path, &dis_path, &found, NULL)
+      || dis_path == NULL)
+    return FALSE;
+  g_autoptr(PicardCheckpoint) critics = picard_checkpoint_load (dis_path, NULL);
+  if (critics == NULL)
+    return FALSE;
+  *patch = picard_checkpoint_critic_input_size (critics, "globalD.");
+  *hole = picard_checkpoint_critic_input_size (critics, "localD.");
+  return *patch > *hole && *hole > 0;
 }

@@ -34,6 +34,10 @@ PicardNetwork *picard_cli_open_network (const char *backend, const char *checkpo
                                         GError **error);
 /* Says on stderr which backend runs and why. */
 void picard_cli_say_network (PicardNetwork *net);
+/* The patch and hole sizes @checkpoint was trained for, from the input sizes of its critics
+ * (the dis_ file beside the generator), or FALSE where it has none or they do not tell. */
+gboolean picard_cli_trained_geometry (const char *checkpoint, gint64 iteration, guint *patch,
+                                      guint *hole);
 
 int picard_cli_info (int argc, char **argv);
 int picard_cli_slice (int argc, char **argv);

@@ -680,15 +680,17 @@ test_cli_bad_arguments (void)
 }
 
 /* Random checkpoints of the real network (train/picard_model.py), made by PyTorch: for one
- * channel in @gray, three in @rgb (one interpreter: importing torch is the slow part). */
+ * channel in @gray, three in @rgb, one channel with critics for 32 x 32 patches and a 16 x 16
+ * hole in @small (one interpreter: importing torch is the slow part). */
 static void
-make_checkpoints (const char *gray, const char *rgb)
+make_checkpoints (const char *gray, const char *rgb, const char *small)
 {
   g_free (run_python ("import sys\n"
                       "from train.picard_model import write_random_checkpoint as w\n"
                       "w(sys.argv[1], cnum=8, input_dim=1, ndf=8)\n"
-                      "w(sys.argv[2], cnum=8, input_dim=3, ndf=8)\n",
-                      gray, rgb, NULL));
+                      "w(sys.argv[2], cnum=8, input_dim=3, ndf=8)\n"
+                      "w(sys.argv[3], cnum=8, input_dim=1, ndf=8, patch_size=32, hole_size=16)\n",
+                      gray, rgb, small, NULL));
 }
 
 /* The built picard-cli with the real network on a tiny random checkpoint: two shards of
@@ -701,6 +703,7 @@ test_cli_end_to_end (void)
   g_autofree char *dir = g_dir_make_tmp ("picard-cli-e2e-XXXXXX", &error);
   g_autofree char *checkpoint = g_build_filename (dir, "checkpoint", NULL);
   g_autofree char *rgb = g_build_filename (dir, "rgb", NULL);
+  g_autofree char *small = g_build_filename (dir, "small", NULL);
   g_autofree char *outdir = g_build_filename (dir, "out", NULL);
   g_autofree char *cache = g_build_filename (dir, "cache", NULL);
   g_autofree char *json_path = g_build_filename (dir, "eval.json", NULL);
@@ -709,7 +712,7 @@ test_cli_end_to_end (void)
   const char *shards[] = { "0/2", "1/2" };
 
   g_assert_no_error (error);
-  make_checkpoints (checkpoint, rgb);
+  make_checkpoints (checkpoint, rgb, small);
   for (guint k = 0; k < 2; k++)
     {
       g_autofree char *err = NULL;
@@ -719,7 +722,27 @@ test_cli_end_to_end (void)
                                         "48,64,24,24", "--cache-dir", cache, "-o", outdir, NULL);
       g_test_message ("shard %s: %s", shards[k], err);
       g_assert_cmpint (status, ==, 0);
+      /* Sizes other than the critics' are allowed, and said. */
+      g_assert_nonnull (strstr (err, "was trained on 256 x 256 patches with a 128 x 128 hole; "
+                                     "scanning with 32 / 16"));
     }
+  /* No sizes given: the ones the checkpoint's critics were trained for, stride P/8. */
+  {
+    g_autofree char *trained = g_build_filename (dir, "trained", NULL);
+    g_autofree char *sidecar = slice_file (trained, volume, 1, ".json");
+    g_autofree char *err = NULL;
+    g_assert_cmpint (picard_test_run_cli (NULL, &err, "heatmap", volume_paths[0], "--checkpoint",
+                                          small, "--slice", "1", "-M", "1", "--roi",
+                                          "48,64,8,8", "--no-cache", "-o", trained, NULL), ==, 0);
+    g_assert_null (strstr (err, "note:"));
+    g_assert_true (json_parser_load_from_file (parser, sidecar, &error));
+    g_assert_no_error (error);
+    JsonObject *parameters = json_object_get_object_member (
+      json_node_get_object (json_parser_get_root (parser)), "parameters");
+    g_assert_cmpint (json_object_get_int_member (parameters, "patch_size"), ==, 32);
+    g_assert_cmpint (json_object_get_int_member (parameters, "hole_size"), ==, 16);
+    g_assert_cmpint (json_object_get_int_member (parameters, "stride"), ==, 4);
+  }
   /* Shard 0 has items 0 and 2 (slices 2 and 4), shard 1 item 1 (slice 3). */
   for (guint slice = 0; slice < FRAMES; slice++)
     {

@@ -654,6 +654,15 @@ test_cli_complete (void)
   g_assert_cmpint (picard_test_run_cli (NULL, &err, "complete", "--checkpoint", dir, "--volume", volume,
                             "--slice", "9", "--at", "50,50", "-o", png, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "slice 9 is outside"));
+  /* No sizes given: the demo model's own (64 / 32), which this 128-pixel-wide slice holds;
+   * the default 256 would not fit. */
+  g_autofree char *demo = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "train",
+                                            "demo-model", NULL);
+  g_autofree char *demo_out = NULL;
+  g_assert_cmpint (picard_test_run_cli (&demo_out, NULL, "complete", "--checkpoint", demo,
+                                        "--volume", volume, "--slice", "1", "--at", "60,60",
+                                        "-M", "2", "-o", png, NULL), ==, 0);
+  g_assert_nonnull (strstr (demo_out, "completion 1: critic L2 "));
   picard_test_remove_tree (dir);
 }
 

@@ -395,13 +395,16 @@ def _save_atomic(obj, path):
         raise
 
 
-def write_random_checkpoint(outdir, cnum=32, input_dim=1, ndf=32, seed=0, iteration=0):
-    """Write gen_%08d.pt and dis_%08d.pt with random (default-initialised) weights; returns
-    their paths."""
+def write_random_checkpoint(outdir, cnum=32, input_dim=1, ndf=32, seed=0, iteration=0,
+                            patch_size=256, hole_size=128):
+    """Write gen_%08d.pt and dis_%08d.pt with random (default-initialised) weights, the
+    critics sized for patch_size x patch_size patches with a hole_size hole; returns their
+    paths."""
     torch.manual_seed(seed)
     gen = Generator(input_dim, cnum)
-    local = LocalDis(input_dim, ndf)
-    glob = GlobalDis(input_dim, ndf)
+    local = type("LocalDis%d" % hole_size, (LocalDis,), {"image_size": hole_size})(input_dim, ndf)
+    glob = type("GlobalDis%d" % patch_size, (GlobalDis,), {"image_size": patch_size})(input_dim,
+                                                                                     ndf)
     os.makedirs(outdir, exist_ok=True)
     gen_path = os.path.join(outdir, "gen_%08d.pt" % iteration)
     dis_path = os.path.join(outdir, "dis_%08d.pt" % iteration)
