@@ -306,18 +306,16 @@ picard_cli_heatmap (int argc, char **argv)
       if (stride == G_MININT)
         stride = MAX (patch / 8, 1);
     }
-  else if (trained && !quiet && (patch != (int) trained_patch || hole != (int) trained_hole))
-    g_printerr ("picard-cli heatmap: note: %s was trained on %u x %u patches with a %u x %u "
-                "hole; scanning with %d / %d\n", checkpoint, trained_patch, trained_patch,
-                trained_hole, trained_hole,
-                patch == G_MININT ? PICARD_SCAN_DEFAULT_PATCH : patch,
-                hole == G_MININT ? PICARD_SCAN_DEFAULT_HOLE : hole);
   if (patch == G_MININT)
     patch = PICARD_SCAN_DEFAULT_PATCH;
   if (hole == G_MININT)
     hole = PICARD_SCAN_DEFAULT_HOLE;
   if (stride == G_MININT)
     stride = PICARD_SCAN_DEFAULT_STRIDE;
+  if (trained && !quiet && (patch != (int) trained_patch || hole != (int) trained_hole))
+    g_printerr ("picard-cli heatmap: note: %s was trained on %u x %u patches with a %u x %u "
+                "hole; scanning with %d / %d\n", checkpoint, trained_patch, trained_patch,
+                trained_hole, trained_hole, patch, hole);
   if (!parse_count ("-P/--patch", patch, &options.scan.patch_size, &error)
       || !parse_count ("-H/--hole", hole, &options.scan.hole_size, &error)
       || !parse_count ("--stride", stride, &options.scan.stride, &error)
