@@ -288,6 +288,7 @@ test_conv_tiles (void)
 {
   static const char *tiles[] = { "4x128x4x4x2", "16x64x8x4x4x2", "32x32x2x8x8", "128x64x4x8x4",
                                  "128x128x4x8x8", "64x64x4x8x8x2", "128x192x4x8x8",
+                                 "64x64x5x8x8x2",
                                  "4x128x4x4x2,32x32x2x8x8,64x64x4x8x8x2,128x64x4x8x4" };
   static const ConvShape shapes[] = {
     { "conv1", 3, 32, 5, 1, 1, PICARD_VK_ACT_ELU },
