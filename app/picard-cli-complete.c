@@ -11,6 +11,7 @@
 #include "picard-error.h"
 #include "picard-network.h"
 #include "picard-orientation.h"
+#include "picard-scan.h"
 #include "picard-strip.h"
 #include "picard-volume.h"
 #include "picard-window-level.h"
@@ -156,9 +157,9 @@ picard_cli_complete (int argc, char **argv)
       hole = (int) trained_hole;
     }
   if (patch == G_MININT)
-    patch = 256;
+    patch = PICARD_SCAN_DEFAULT_PATCH;
   if (hole == G_MININT)
-    hole = 128;
+    hole = PICARD_SCAN_DEFAULT_HOLE;
   if (m < 1 || m > (int) PICARD_STRIP_MAX_COMPLETIONS || patch < 16 || patch > 4096
       || patch % 8 != 0 || hole < 16 || hole >= patch || (patch - hole) % 2 != 0)
     {

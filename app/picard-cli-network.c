@@ -58,13 +58,6 @@ picard_cli_trained_geometry (const char *checkpoint, gint64 iteration, guint *pa
   g_autofree char *gen_path = NULL, *dis_path = NULL;
   gint64 found;
 
-  if (!picard_checkpoint_locate (checkpoint, iteration, &gen_path, &dis_path, &found, NULL)
-      || dis_path == NULL)
-    return FALSE;
-  g_autoptr(PicardCheckpoint) critics = picard_checkpoint_load (dis_path, NULL);
-  if (critics == NULL)
-    return FALSE;
-  *patch = picard_checkpoint_critic_input_size (critics, "globalD.");
-  *hole = picard_checkpoint_critic_input_size (critics, "localD.");
-  return *patch > *hole && *hole > 0;
+  return picard_checkpoint_locate (checkpoint, iteration, &gen_path, &dis_path, &found, NULL)
+         && dis_path != NULL && picard_checkpoint_trained_geometry (dis_path, patch, hole);
 }

@@ -998,3 +998,17 @@ picard_checkpoint_critic_input_size (const PicardCheckpoint *checkpoint, const c
     return 0;
   return (guint) (16 * side);
 }
+
+gboolean
+picard_checkpoint_trained_geometry (const char *dis_path, guint *patch_size, guint *hole_size)
+{
+  g_return_val_if_fail (dis_path != NULL && patch_size != NULL && hole_size != NULL, FALSE);
+
+  g_autoptr(PicardCheckpoint) critics = picard_checkpoint_load (dis_path, NULL);
+  *patch_size = critics != NULL ? picard_checkpoint_critic_input_size (critics, "globalD.") : 0;
+  *hole_size = critics != NULL ? picard_checkpoint_critic_input_size (critics, "localD.") : 0;
+  if (*patch_size > *hole_size && *hole_size > 0)
+    return TRUE;
+  *patch_size = *hole_size = 0;
+  return FALSE;
+}

@@ -100,6 +100,11 @@ gboolean picard_checkpoint_validate_critic (const PicardCheckpoint *checkpoint, 
 /* The side in pixels of the square input a validated critic was built for (16 x the side of
  * its last feature map, from the linear layer), or 0 when it does not fit one. */
 guint picard_checkpoint_critic_input_size (const PicardCheckpoint *checkpoint, const char *prefix);
+/* The patch and hole sides the critics in @dis_path (a trainer's dis_ file) were trained for:
+ * the global and the local critic's input sizes. FALSE, with zeros, where the file cannot be
+ * read or they do not make a patch with a smaller hole. */
+gboolean picard_checkpoint_trained_geometry (const char *dis_path, guint *patch_size,
+                                             guint *hole_size);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PicardCheckpoint, picard_checkpoint_free)
 

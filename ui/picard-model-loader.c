@@ -97,16 +97,8 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
       return;
     }
   if (picard_network_get_critic_path (net) != NULL)
-    {
-      g_autoptr(PicardCheckpoint) critics =
-        picard_checkpoint_load (picard_network_get_critic_path (net), NULL);
-
-      if (critics != NULL)
-        {
-          job->trained_patch = picard_checkpoint_critic_input_size (critics, "globalD.");
-          job->trained_hole = picard_checkpoint_critic_input_size (critics, "localD.");
-        }
-    }
+    picard_checkpoint_trained_geometry (picard_network_get_critic_path (net), &job->trained_patch,
+                                        &job->trained_hole);
   base = g_path_get_basename (picard_network_get_generator_path (net));
   job->name = g_strdup_printf ("%s%s", base, job->request.path == NULL ? " (demo)" : "");
   inner = picard_network_completer_new (net, MAX (job->request.n_samples, 1u));
