@@ -919,9 +919,11 @@ picard_vk_device_set_conv_algo (PicardVkDevice *self, PicardVkConvAlgo algo)
 gboolean
 picard_vk_device_conv_tile_fits (PicardVkDevice *self, const guint32 *t)
 {
+  /* Texels per K column of the weights' shared tile (A_COLUMN in the shader): BM, padded. */
+  const guint64 a_column = t[0] + (t[2] >= 8 ? 1 : 8 / t[2]);
+
   return (guint64) (t[1] / t[4]) * (t[0] / t[3]) <= self->info->max_workgroup_invocations
-         && (guint64) t[5] * t[2] * (t[0] + t[0] / t[3] + t[2] + t[1]) * 16
-              <= self->info->max_shared_memory;
+         && (guint64) t[5] * t[2] * (a_column + t[1]) * 16 <= self->info->max_shared_memory;
 }
 
 /* One "BMxBNxBKxTMxTN[xS]" into @t, or FALSE where it is malformed or does not fit. */
@@ -939,7 +941,7 @@ parse_conv_tile (PicardVkDevice *self, const char *tile, guint32 t[PICARD_VK_CON
       ok = g_ascii_string_to_unsigned (parts[i], 10, 1, i == 5 ? 2 : 1024, &v, NULL);
       t[i] = (guint32) v;
     }
-  return ok && t[3] % 4 == 0 && t[0] % t[3] == 0 && t[1] % t[4] == 0
+  return ok && t[3] % 4 == 0 && t[4] % 4 == 0 && t[0] % t[3] == 0 && t[1] % t[4] == 0
          && picard_vk_device_conv_tile_fits (self, t);
 }
 
@@ -965,10 +967,9 @@ picard_vk_device_set_conv_tile (PicardVkDevice *self, const char *tile, GError *
         {
           g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
                        "convolution tile '%s' does not fit this device: give "
-                       "BMxBNxBKxTMxTN[xS] with TM a multiple of 4 dividing BM, TN dividing "
-                       "BN, S (shared-memory stages) 1 or 2, at most %u invocations (BM/TM x "
-                       "BN/TN) and %u bytes of shared memory (16 x S x BK x (BM + BM/TM + BK + "
-                       "BN))",
+                       "BMxBNxBKxTMxTN[xS] with TM and TN multiples of 4 dividing BM and BN, S "
+                       "(shared-memory stages) 1 or 2, at most %u invocations (BM/TM x BN/TN) "
+                       "and %u bytes of shared memory (about 16 x S x BK x (BM + BN))",
                        list[i], self->info->max_workgroup_invocations,
                        self->info->max_shared_memory);
           return FALSE;

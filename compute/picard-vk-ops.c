@@ -278,7 +278,7 @@ conv_tile (PicardVkDevice *device, guint cout, guint32 tile[PICARD_VK_CONV_TILE_
    * H200 with tests/bench-conv-tiles.sh (BENCHMARKS.md). */
   static const guint32 tiles[][1 + PICARD_VK_CONV_TILE_FIELDS] = {
     /* up to cout: BM, BN, BK, TM, TN, stages */
-    { 4, 4, 128, 4, 4, 2, 1 },
+    { 4, 4, 128, 4, 4, 4, 1 },
     { 16, 16, 256, 8, 4, 8, 1 },
     { 32, 32, 256, 4, 8, 8, 2 },
     { 64, 64, 128, 8, 8, 8, 1 },

@@ -3,11 +3,16 @@
 // pixels of one sample, K = (input channel block, tap) pairs in the weights' own order, so the
 // weights are a row-major M x K matrix of vec4 (four input channels each). A workgroup computes
 // BM x BN outputs; per step it stages BK columns of K of both operands in shared memory and
-// each invocation accumulates a TM x TN register block (TM a multiple of 4: whole output
+// each invocation accumulates a TM x TN register block (TM and TN multiples of 4: whole
 // texels). The next step's operands are fetched into registers while the current one is
 // computed, as occupancy is low with this many accumulators. With STAGES = 2 the shared tiles
 // are double-buffered: the next step's are stored while others still read the current ones,
 // one barrier per step instead of two.
+//
+// The shared tiles hold one row per input channel: the fetched texels (four input channels)
+// are split on store, so that an invocation multiplies TM / 4 + TN / 4 vec4 operands per input
+// channel rather than TM + TN per texel of K: a quarter of the operand registers for the same
+// products per shared-memory read (on an H200, 5 % faster than staging whole texels).
 #include "conv2d-common.glsl"
 
 layout(constant_id = 0) const uint BM = 128;
@@ -27,13 +32,14 @@ const uint NX = BN / TN, NY = BM / TM, THREADS = NX * NY;
 // Operand elements each invocation stages per step (the tiles are chosen to divide evenly).
 const uint A_PER = (BK * BM + THREADS - 1) / THREADS, B_PER = (BK * BN + THREADS - 1) / THREADS;
 
-// Output channel m of K column kb sits at slot m + m / TM + kb of row kb: each invocation's TM
-// channels are followed by a gap of one and row kb is shifted by kb, so that neither the
-// stores (eight consecutive K of one channel) nor the reads (two invocations' channels) of a
-// warp fall in the same banks.
-const uint A_ROW = BM + NY + BK;
-shared vec4 as[STAGES][BK][A_ROW];
-shared vec4 bs[STAGES][BK][BN];
+// K column kb of the weights' tile holds four rows (its input channels) of BM / 4 texels (four
+// output channels each), then A_PAD texels so that a warp's stores (consecutive K of a few
+// output channels) fall in different banks. The input's tile: four rows of BN / 4 texels (four
+// pixels each) per K column.
+const uint A_PAD = BK >= 8u ? 1u : 8u / BK;
+const uint A_COLUMN = BM + A_PAD;
+shared vec4 as[STAGES * BK * A_COLUMN];
+shared vec4 bs[STAGES * BK * BN];
 
 vec4 a_next[A_PER], b_next[B_PER];
 // Per staged input element: its pixel's top-left input position, or a far-off one past the
@@ -72,15 +78,17 @@ store (uint stage, uint tid)
 {
   [[unroll]] for (uint r = 0; r < A_PER; r++)
     {
-      const uint e = tid + r * THREADS;
+      const uint e = tid + r * THREADS, kb = e % BK, m = e / BK;
       if (e < BK * BM)
-        as[stage][e % BK][e / BK + e / BK / TM + e % BK] = a_next[r];
+        [[unroll]] for (uint c = 0; c < 4; c++)
+          as[(stage * BK + kb) * A_COLUMN + c * (BM / 4) + m / 4][m % 4] = a_next[r][c];
     }
   [[unroll]] for (uint r = 0; r < B_PER; r++)
     {
-      const uint e = tid + r * THREADS;
+      const uint e = tid + r * THREADS, kb = e / BN, p = e % BN;
       if (e < BK * BN)
-        bs[stage][e / BN][e % BN] = b_next[r];
+        [[unroll]] for (uint c = 0; c < 4; c++)
+          bs[(stage * BK + kb) * BN + c * (BN / 4) + p / 4][p % 4] = b_next[r][c];
     }
 }
 
@@ -120,21 +128,18 @@ main ()
       if (more)
         fetch (k0 + BK, tid, co0, k4, wbase, xbase, hw);
       [[unroll]] for (uint kb = 0; kb < BK; kb++)
-        {
-          vec4 a[TM], b[TN];
-          [[unroll]] for (uint i = 0; i < TM; i++)
-            a[i] = as[stage][kb][ty * (TM + 1) + kb + i];
-          [[unroll]] for (uint j = 0; j < TN; j++)
-            b[j] = bs[stage][kb][tx + j * NX];
-          [[unroll]] for (uint i = 0; i < TM; i++)
-            [[unroll]] for (uint j = 0; j < TN; j++)
-              {
-                acc[i][j] = fma (a[i].x, b[j].x, acc[i][j]);
-                acc[i][j] = fma (a[i].y, b[j].y, acc[i][j]);
-                acc[i][j] = fma (a[i].z, b[j].z, acc[i][j]);
-                acc[i][j] = fma (a[i].w, b[j].w, acc[i][j]);
-              }
-        }
+        [[unroll]] for (uint c = 0; c < 4; c++)
+          {
+            vec4 a[TM / 4], b[TN / 4];
+            [[unroll]] for (uint i = 0; i < TM / 4; i++)
+              a[i] = as[(stage * BK + kb) * A_COLUMN + c * (BM / 4) + ty * (TM / 4) + i];
+            // Texels NX apart, so that a warp's reads are adjacent.
+            [[unroll]] for (uint j = 0; j < TN / 4; j++)
+              b[j] = bs[(stage * BK + kb) * BN + c * (BN / 4) + j * NX + tx];
+            [[unroll]] for (uint i = 0; i < TM; i++)
+              [[unroll]] for (uint j = 0; j < TN; j++)
+                acc[i][j] = fma (a[i / 4][i % 4], b[j / 4][j % 4], acc[i][j]);
+          }
       if (STAGES == 1)
         barrier ();  // everyone has read the tiles about to be overwritten
       if (more)
@@ -155,7 +160,7 @@ main ()
       conv_channels (nb, co, b, m, real);
       [[unroll]] for (uint j = 0; j < TN; j++)
         {
-          const uint p = px0 + tx + j * NX;
+          const uint p = px0 + (j / 4 * NX + tx) * 4 + j % 4;
           if (p < npix)
             conv_write (nb, co, p, npix,
                         vec4 (acc[i][j], acc[i + 1][j], acc[i + 2][j], acc[i + 3][j]), b, m, real);

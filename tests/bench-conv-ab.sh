@@ -5,7 +5,7 @@
 # shared VM) affects each alike. A candidate is a bench-conv, from a bundle made by
 # tests/device-bundle.sh (its own libraries are used), with environment settings before it:
 #   sh tests/bench-conv-ab.sh 3 32 .device/bench-conv \
-#     'PICARD_VK_CONV_TILE=4x128x4x4x2,128x64x8x8x8 .device/bench-conv'
+#     'PICARD_VK_CONV_TILE=4x128x4x4x4,128x64x8x8x8 .device/bench-conv'
 set -u
 rounds=$1
 batch=$2

@@ -140,7 +140,7 @@ test_env_switches (void)
       g_setenv ("PICARD_VK_CONV", "tiled", TRUE);
       /* A tile of four numbers, one with TM not a multiple of 4, one of 4096 invocations, a
        * list not by increasing BM. */
-      const char *bad_tiles[] = { "64x64x4x4", "64x64x4x2x4", "256x256x1x4x1",
+      const char *bad_tiles[] = { "64x64x4x4", "64x64x4x2x4", "256x256x1x4x4",
                                   "64x64x4x4x4,16x64x4x4x4" };
       for (guint i = 0; i < G_N_ELEMENTS (bad_tiles); i++)
         {

@@ -286,10 +286,10 @@ test_conv_options (gconstpointer data)
 static void
 test_conv_tiles (void)
 {
-  static const char *tiles[] = { "4x128x4x4x2", "16x64x8x4x4x2", "32x32x2x8x8", "128x64x4x8x4",
+  static const char *tiles[] = { "4x128x4x4x4", "16x64x8x4x4x2", "32x32x2x8x8", "128x64x4x8x4",
                                  "128x128x4x8x8", "64x64x4x8x8x2", "128x192x4x8x8",
-                                 "64x64x5x8x8x2",
-                                 "4x128x4x4x2,32x32x2x8x8,64x64x4x8x8x2,128x64x4x8x4" };
+                                 "64x64x5x8x8x2", "4x64x1x4x4x2",
+                                 "4x128x4x4x4,32x32x2x8x8,64x64x4x8x8x2,128x64x4x8x4" };
   static const ConvShape shapes[] = {
     { "conv1", 3, 32, 5, 1, 1, PICARD_VK_ACT_ELU },
     { "down", 32, 64, 3, 2, 1, PICARD_VK_ACT_ELU },
@@ -313,7 +313,10 @@ test_conv_tiles (void)
   g_assert_false (picard_vk_device_set_conv_tile (get_device (), "8x8x1x3x1", &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_false (picard_vk_device_set_conv_tile (get_device (), "8x8x1x4x1x3", &error));
+  g_assert_false (picard_vk_device_set_conv_tile (get_device (), "8x8x1x4x2", &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (picard_vk_device_set_conv_tile (get_device (), "8x8x1x4x4x3", &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
   g_assert_true (picard_vk_device_set_conv_tile (get_device (), NULL, NULL));
   picard_vk_device_set_conv_algo (get_device (), saved);
