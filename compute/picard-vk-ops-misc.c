@@ -369,6 +369,9 @@ picard_vk_op_conv_transpose2d (PicardVkGraph *graph, guint stride, guint padding
   PicardVkDevice *device = picard_vk_graph_get_device (graph);
   if (!picard_vk_ops_check_dtype (device, in->dtype, error))
     return FALSE;
+  if (picard_vk_device_get_conv_algo (device) == PICARD_VK_CONV_TILED)
+    return picard_vk_ops_conv_transpose_tiled (graph, stride, padding, scale, in, wt, out,
+                                               error);
   const guint32 tco = wt->cout <= 4 ? 4 : 16, tpx = 16, wg = 8;  /* as conv2d */
   const guint32 spec[3] = { wg, tco, tpx };
   PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv-transpose", in->dtype,

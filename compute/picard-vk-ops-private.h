@@ -12,5 +12,10 @@ PicardVkPipeline *picard_vk_ops_pipeline (PicardVkDevice *device, const char *sh
                                           PicardVkDtype dtype, gboolean typed,
                                           const guint32 *spec, guint n_spec, GError **error);
 gsize picard_vk_weights_packed_count (guint n, guint cout, guint cin, guint k);
+/* picard_vk_op_conv_transpose2d in the tiled layout (GPUs), its arguments checked. */
+gboolean picard_vk_ops_conv_transpose_tiled (PicardVkGraph *graph, guint stride, guint padding,
+                                             float scale, PicardVkTensor *in,
+                                             PicardVkWeights *wt, PicardVkTensor *out,
+                                             GError **error);
 
 G_END_DECLS

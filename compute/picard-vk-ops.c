@@ -475,3 +475,38 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
                                    (npix + tile[1] - 1) / tile[1],
                                    (wt->cout + tile[0] - 1) / tile[0], in->n, error);
 }
+
+gboolean
+picard_vk_ops_conv_transpose_tiled (PicardVkGraph *graph, guint stride, guint padding,
+                                    float scale, PicardVkTensor *in, PicardVkWeights *wt,
+                                    PicardVkTensor *out, GError **error)
+{
+  PicardVkDevice *device = picard_vk_graph_get_device (graph);
+  const guint cin4 = (in->c + 3) / 4, taps = (wt->k + stride - 1) / stride;
+  const guint gh = (out->h + stride - 1) / stride, gw = (out->w + stride - 1) / stride;
+  PicardVkConvPush push = {
+    .n = in->n, .cin4 = cin4, .h = in->h, .w = in->w,
+    .cout = wt->cout, .cout4_total = (out->c + 3) / 4, .cout4_offset = 0,
+    .oh = out->h, .ow = out->w, .k = wt->k, .stride = stride, .dil = 1,
+    .pad = (gint32) padding, .act = PICARD_VK_ACT_NONE, .alpha = scale,
+    .w_batch_stride = wt->n == 1 ? 0 : wt->cout * cin4 * wt->k * wt->k,
+  };
+  PicardVkBindings b = { .texel_dtype = in->dtype };
+  guint32 tile[PICARD_VK_CONV_TILE_FIELDS];
+
+  b.storage[2] = out->buffer;
+  b.storage[3] = in->buffer;
+  b.storage[4] = wt->buffer;
+  conv_tile (device, wt->cout, tile);
+  const guint32 spec[9] = { tile[0], tile[1], tile[2], tile[3], tile[4],
+                            tile[1] / tile[4], tile[0] / tile[3], taps, tile[5] };
+  PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv-transpose-tiled",
+                                                       in->dtype, TRUE, spec, 9, error);
+  /* The phases of a sample are consecutive workgroup layers; the largest phase's pixels
+   * bound every layer's columns. */
+  return pipeline != NULL
+         && picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
+                                      (gh * gw + tile[1] - 1) / tile[1],
+                                      (wt->cout + tile[0] - 1) / tile[0],
+                                      in->n * stride * stride, error);
+}

@@ -3,7 +3,8 @@
 // times a scale, with packed weights [n_w][cout][cin4][k*k][4]. Every workgroup computes one
 // output phase (oy % s, ox % s) of one sample, where the contributing taps are the same for
 // all pixels: a plain convolution over the input, laid out as conv2d-direct (texel reads,
-// workgroup-uniform weights, TCO channels x TPX pixels per invocation).
+// workgroup-uniform weights, TCO channels x TPX pixels per invocation), for lavapipe; GPUs
+// take conv2d-tiled.comp's TRANSPOSED variant, as they take conv2d-tiled for convolutions.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;

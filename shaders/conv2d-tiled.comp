@@ -12,7 +12,16 @@
 // The shared tiles hold one row per input channel: the fetched texels (four input channels)
 // are split on store, so that an invocation multiplies TM / 4 + TN / 4 vec4 operands per input
 // channel rather than TM + TN per texel of K: a quarter of the operand registers for the same
-// products per shared-memory read (on an H200, 5 % faster than staging whole texels).
+// products per shared-memory read (on an H200 the network's convolutions ran 3 % faster than
+// with whole texels staged).
+//
+// TRANSPOSED=1: a transposed convolution (PyTorch's conv_transpose2d, no output padding), as
+// plain convolutions: workgroup layer z is output phase (oy % s, ox % s) of sample z / s^2,
+// whose pixels all take the taps ky = ky0, ky0 + s, ... (KS of them per axis) from input rows
+// gy + dy0, gy + dy0 - 1, ... The weights keep their whole k x k kernel; pc.alpha is the scale.
+#ifndef TRANSPOSED
+#define TRANSPOSED 0
+#endif
 #include "conv2d-common.glsl"
 
 layout(constant_id = 0) const uint BM = 128;
@@ -21,7 +30,8 @@ layout(constant_id = 2) const uint BK = 8;
 layout(constant_id = 3) const uint TM = 8;
 layout(constant_id = 4) const uint TN = 8;
 layout(local_size_x_id = 5, local_size_y_id = 6) in;  // BN / TN, BM / TM
-// The kernel size, so that splitting K into (channel block, tap) divides by a constant.
+// The kernel size (a phase's taps per axis when TRANSPOSED), so that splitting K into (channel
+// block, tap) divides by a constant.
 layout(constant_id = 7) const uint KS = 3;
 layout(constant_id = 8) const uint STAGES = 1;
 
@@ -45,6 +55,9 @@ vec4 a_next[A_PER], b_next[B_PER];
 // Per staged input element: its pixel's top-left input position, or a far-off one past the
 // last pixel (so that every tap falls outside).
 int b_iy[B_PER], b_ix[B_PER];
+#if TRANSPOSED
+uvec2 tap0;  // (kx0, ky0): the phase's first tap
+#endif
 
 // Fetches step k0's operands into registers: issued before the current step is computed, so
 // their latency overlaps it.
@@ -58,15 +71,26 @@ fetch (uint k0, uint tid, uint co0, uint k4, uint wbase, uint xbase, uint hw)
       const uint e = tid + r * THREADS, kb = e % BK, m = e / BK;
       const uint co = co0 + m, kidx = k0 + kb;
       a_next[r] = vec4 (0.0);
+#if TRANSPOSED
+      const uint t = kidx % kk;
+      const uint ky = tap0.y + t / KS * pc.stride, kx = tap0.x + t % KS * pc.stride;
+      if (m < BM && co < pc.cout && kidx < k4 && ky < pc.k && kx < pc.k)
+        a_next[r] = vec4 (wt[wbase + ((co * pc.cin4 + kidx / kk) * pc.k + ky) * pc.k + kx]);
+#else
       if (m < BM && co < pc.cout && kidx < k4)
         a_next[r] = vec4 (wt[wbase + co * k4 + kidx]);
+#endif
     }
   // Input: consecutive invocations read consecutive pixels of one (channel block, tap).
   [[unroll]] for (uint r = 0; r < B_PER; r++)
     {
       const uint kidx = k0 + (tid + r * THREADS) / BN;
       const uint c4 = kidx / kk, t = kidx % kk;
+#if TRANSPOSED
+      const int iy = b_iy[r] - int (t / KS), ix = b_ix[r] - int (t % KS);
+#else
       const int iy = b_iy[r] + int (t / KS * pc.dil), ix = b_ix[r] + int (t % KS * pc.dil);
+#endif
       b_next[r] = vec4 (0.0);
       if (kidx < k4 && iy >= 0 && iy < int (pc.h) && ix >= 0 && ix < int (pc.w))
         b_next[r] = vec4 (x[xbase + c4 * hw + uint (iy) * pc.w + uint (ix)]);
@@ -95,12 +119,23 @@ store (uint stage, uint tid)
 void
 main ()
 {
+#if TRANSPOSED
+  const uint s = pc.stride, nb = gl_WorkGroupID.z / (s * s), phase = gl_WorkGroupID.z % (s * s);
+  const uvec2 ph = uvec2 (phase % s, phase / s);
+  if (ph.y >= pc.oh || ph.x >= pc.ow)
+    return;  // the whole workgroup: no barrier is left waiting
+  tap0 = (ph + uvec2 (pc.pad)) % s;
+  const ivec2 d0 = ivec2 ((ph + uvec2 (pc.pad) - tap0) / s);
+  const uint gw = (pc.ow - ph.x + s - 1u) / s;
+  const uint npix = (pc.oh - ph.y + s - 1u) / s * gw;
+#else
   const uint nb = gl_WorkGroupID.z;
+  const uint npix = pc.oh * pc.ow;
+#endif
   const uint co0 = gl_WorkGroupID.y * BM;
   const uint px0 = gl_WorkGroupID.x * BN;
   const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
   const uint tid = ty * NX + tx;
-  const uint npix = pc.oh * pc.ow;
   const uint hw = pc.h * pc.w;
   const uint k4 = pc.cin4 * KS * KS;
   const uint wbase = nb * pc.w_batch_stride;
@@ -110,8 +145,13 @@ main ()
     {
       const uint e = tid + r * THREADS, p = px0 + e % BN;
       const bool real = e < BK * BN && p < npix;
+#if TRANSPOSED
+      b_iy[r] = real ? int (p / gw) + d0.y : -0x40000000;
+      b_ix[r] = int (p % gw) + d0.x;
+#else
       b_iy[r] = real ? int (p / pc.ow * pc.stride) - pc.pad : -0x40000000;
       b_ix[r] = int (p % pc.ow * pc.stride) - pc.pad;
+#endif
     }
 
   float acc[TM][TN];
@@ -161,9 +201,14 @@ main ()
       [[unroll]] for (uint j = 0; j < TN; j++)
         {
           const uint p = px0 + (j / 4 * NX + tx) * 4 + j % 4;
+          const vec4 sums = vec4 (acc[i][j], acc[i + 1][j], acc[i + 2][j], acc[i + 3][j]);
           if (p < npix)
-            conv_write (nb, co, p, npix,
-                        vec4 (acc[i][j], acc[i + 1][j], acc[i + 2][j], acc[i + 3][j]), b, m, real);
+#if TRANSPOSED
+            conv_write (nb, co, (p / gw * s + ph.y) * pc.ow + p % gw * s + ph.x, pc.oh * pc.ow,
+                        sums * pc.alpha, b, m, real);
+#else
+            conv_write (nb, co, p, npix, sums, b, m, real);
+#endif
         }
     }
 }

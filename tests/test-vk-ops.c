@@ -882,49 +882,57 @@ test_matching (void)
     }
 }
 
+/* Both layouts (the direct one for lavapipe, the tiled one for GPUs). */
 static void
 test_conv_transpose (void)
 {
   PicardVkDtype dtype;
   g_autoptr (GError) error = NULL;
-  /* Contextual attention's paste (k 4, stride 2, padding 1, / 4) and odd others. */
+  /* Contextual attention's paste (k 4, stride 2, padding 1, / 4) and odd others: more output
+   * channels than a channel tile, a kernel smaller than the stride (phases without taps). */
   static const guint params[][6] = {
     /* cin, cout, k, stride, padding, per-sample */
     { 42, 12, 4, 2, 1, 1 }, { 7, 3, 3, 2, 0, 0 }, { 9, 20, 5, 3, 2, 1 }, { 4, 4, 3, 1, 1, 0 },
+    { 64, 130, 4, 2, 1, 1 }, { 5, 6, 1, 2, 0, 0 },
   };
+  PicardVkConvAlgo saved = picard_vk_device_get_conv_algo (get_device ());
 
-  for (guint d = 0; dtypes (d, &dtype); d++)
-    for (guint i = 0; i < G_N_ELEMENTS (params); i++)
-      {
-        const guint n = 2, h = 6, w = 5, cin = params[i][0], cout = params[i][1];
-        const guint k = params[i][2], stride = params[i][3], pad = params[i][4];
-        const gboolean per_sample = params[i][5];
-        const guint oh = (h - 1) * stride + k - 2 * pad, ow = (w - 1) * stride + k - 2 * pad;
-        const guint nw = per_sample ? n : 1;
-        g_autofree float *x = random_floats ((gsize) n * cin * h * w, -1, 1, dtype);
-        g_autofree float *wt = random_floats ((gsize) nw * cout * cin * k * k, -1, 1, dtype);
-        g_autofree float *want = g_new (float, (gsize) n * cout * oh * ow);
-        PicardVkTensor *tin = tensor_with (n, cin, h, w, dtype, x);
-        PicardVkTensor *tout = tensor_with (n, cout, oh, ow, dtype, NULL);
-        PicardVkWeights *tw = picard_vk_weights_new (get_device (), nw, cout, cin, k, dtype,
-                                                     &error);
-        g_assert_no_error (error);
-        picard_vk_weights_upload (tw, wt, &error);
-        g_assert_no_error (error);
-        PicardVkGraph *graph = picard_vk_graph_new (get_device ());
-        picard_vk_op_conv_transpose2d (graph, stride, pad, 0.25f, tin, tw, tout, &error);
-        g_assert_no_error (error);
-        run_graph (graph);
-        picard_ref_conv_transpose2d (n, cin, h, w, x, cout, k, wt, per_sample, stride, pad,
-                                     0.25f, want);
-        g_autofree float *got = download (tout);
-        picard_test_assert_close ("conv-transpose", got, want, (gsize) n * cout * oh * ow,
-                                  dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
-        picard_vk_graph_free (graph);
-        picard_vk_tensor_free (tin);
-        picard_vk_tensor_free (tout);
-        picard_vk_weights_free (tw);
-      }
+  for (guint algo = 0; algo < 2; algo++)
+    for (guint d = 0; dtypes (d, &dtype); d++)
+      for (guint i = 0; i < G_N_ELEMENTS (params); i++)
+        {
+          const guint n = 2, h = 13, w = 11, cin = params[i][0], cout = params[i][1];
+          const guint k = params[i][2], stride = params[i][3], pad = params[i][4];
+          const gboolean per_sample = params[i][5];
+          const guint oh = (h - 1) * stride + k - 2 * pad, ow = (w - 1) * stride + k - 2 * pad;
+          const guint nw = per_sample ? n : 1;
+          g_autofree float *x = random_floats ((gsize) n * cin * h * w, -1, 1, dtype);
+          g_autofree float *wt = random_floats ((gsize) nw * cout * cin * k * k, -1, 1, dtype);
+          g_autofree float *want = g_new (float, (gsize) n * cout * oh * ow);
+          PicardVkTensor *tin = tensor_with (n, cin, h, w, dtype, x);
+          PicardVkTensor *tout = tensor_with (n, cout, oh, ow, dtype, NULL);
+          PicardVkWeights *tw = picard_vk_weights_new (get_device (), nw, cout, cin, k, dtype,
+                                                       &error);
+          g_assert_no_error (error);
+          picard_vk_weights_upload (tw, wt, &error);
+          g_assert_no_error (error);
+          picard_vk_device_set_conv_algo (get_device (),
+                                          algo == 0 ? PICARD_VK_CONV_DIRECT : PICARD_VK_CONV_TILED);
+          PicardVkGraph *graph = picard_vk_graph_new (get_device ());
+          picard_vk_op_conv_transpose2d (graph, stride, pad, 0.25f, tin, tw, tout, &error);
+          g_assert_no_error (error);
+          run_graph (graph);
+          picard_ref_conv_transpose2d (n, cin, h, w, x, cout, k, wt, per_sample, stride, pad,
+                                       0.25f, want);
+          g_autofree float *got = download (tout);
+          picard_test_assert_close ("conv-transpose", got, want, (gsize) n * cout * oh * ow,
+                                    dtype == PICARD_VK_DTYPE_F16 ? NMSE_F16 : NMSE_F32);
+          picard_vk_graph_free (graph);
+          picard_vk_tensor_free (tin);
+          picard_vk_tensor_free (tout);
+          picard_vk_weights_free (tw);
+        }
+  picard_vk_device_set_conv_algo (get_device (), saved);
 }
 
 static void
