@@ -9,6 +9,7 @@
 
 typedef struct {
   VkPipeline pipeline;
+  const char *key;  /* the pipeline's (shader and constants), for profiles */
   VkBuffer buffers[PICARD_VK_MAX_BINDINGS];
   VkBufferView views[PICARD_VK_MAX_TEXELS];
   guint8 push[PICARD_VK_PUSH_CONSTANT_SIZE];
@@ -23,10 +24,22 @@ struct _PicardVkGraph {
   VkCommandPool command_pool;
   VkCommandBuffer cmd;
   VkFence fence;
-  VkQueryPool timestamps;  /* two: before the first dispatch, after the last */
+  /* Before the first dispatch and after the last; when profiling, after every dispatch. */
+  VkQueryPool timestamps;
+  guint n_timestamps;
   gboolean recorded;
   gboolean ran;
+  /* PICARD_VK_PROFILE: device time per pipeline key (ProfileEntry), summed over runs. */
+  gboolean profiling;
+  GHashTable *profile;
+  guint profiled_runs;
 };
+
+typedef struct {
+  const char *key;
+  double seconds;
+  guint dispatches;
+} ProfileEntry;
 
 /* Destroys what recording made, so that the graph can be recorded afresh. */
 static void
@@ -54,8 +67,12 @@ picard_vk_graph_new (PicardVkDevice *device)
   g_return_val_if_fail (device != NULL, NULL);
 
   PicardVkGraph *self = g_new0 (PicardVkGraph, 1);
+  const char *profile = g_getenv ("PICARD_VK_PROFILE");
+
   self->device = device;
   self->dispatches = g_array_new (FALSE, TRUE, sizeof (Dispatch));
+  self->profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  self->profiling = profile != NULL && *profile != '\0' && strcmp (profile, "0") != 0;
   return self;
 }
 
@@ -64,9 +81,24 @@ picard_vk_graph_free (PicardVkGraph *self)
 {
   if (self == NULL)
     return;
+  if (self->profiling && g_getenv ("PICARD_VK_PROFILE") != NULL)
+    {
+      g_autofree char *profile = picard_vk_graph_dup_profile (self);
+      if (profile != NULL)
+        g_printerr ("%s", profile);
+    }
   release_recording (self);
   g_array_free (self->dispatches, TRUE);
+  g_hash_table_unref (self->profile);
   g_free (self);
+}
+
+void
+picard_vk_graph_set_profiling (PicardVkGraph *self, gboolean profiling)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (!self->recorded);
+  self->profiling = profiling;
 }
 
 PicardVkDevice *
@@ -120,6 +152,7 @@ picard_vk_graph_dispatch (PicardVkGraph *self, PicardVkPipeline *pipeline,
 
   device = self->device;
   d.pipeline = pipeline->pipeline;
+  d.key = pipeline->key;
   for (guint i = 0; i < PICARD_VK_MAX_BINDINGS + PICARD_VK_MAX_TEXELS; i++)
     {
       gboolean texel = i >= PICARD_VK_MAX_BINDINGS;
@@ -253,10 +286,11 @@ record (PicardVkGraph *self, GError **error)
     return FALSE;
   if (device->timestamp_bits > 0)
     {
+      self->n_timestamps = self->profiling ? self->dispatches->len + 1 : 2;
       VkQueryPoolCreateInfo query_info = {
         .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
         .queryType = VK_QUERY_TYPE_TIMESTAMP,
-        .queryCount = 2,
+        .queryCount = self->n_timestamps,
       };
       if (!picard_vk_check (vkCreateQueryPool (dev, &query_info, NULL, &self->timestamps),
                             "vkCreateQueryPool", error))
@@ -276,7 +310,7 @@ record (PicardVkGraph *self, GError **error)
                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   if (self->timestamps != VK_NULL_HANDLE)
     {
-      vkCmdResetQueryPool (self->cmd, self->timestamps, 0, 2);
+      vkCmdResetQueryPool (self->cmd, self->timestamps, 0, self->n_timestamps);
       vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, self->timestamps, 0);
     }
   VkPipeline bound = VK_NULL_HANDLE;
@@ -298,8 +332,11 @@ record (PicardVkGraph *self, GError **error)
       compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+      if (self->timestamps != VK_NULL_HANDLE && self->n_timestamps > 2)
+        vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, self->timestamps,
+                             i + 1);
     }
-  if (self->timestamps != VK_NULL_HANDLE)
+  if (self->timestamps != VK_NULL_HANDLE && self->n_timestamps == 2)
     vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, self->timestamps, 1);
   compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
@@ -308,6 +345,89 @@ record (PicardVkGraph *self, GError **error)
     return FALSE;
   self->recorded = TRUE;
   return TRUE;
+}
+
+/* Device ticks between timestamps @from and @to of the last run, or FALSE. */
+static gboolean
+elapsed_seconds (PicardVkGraph *self, guint from, guint to, double *seconds)
+{
+  guint64 a, b;
+
+  if (vkGetQueryPoolResults (self->device->device, self->timestamps, from, 1, sizeof a, &a,
+                             sizeof a, VK_QUERY_RESULT_64_BIT) != VK_SUCCESS
+      || vkGetQueryPoolResults (self->device->device, self->timestamps, to, 1, sizeof b, &b,
+                                sizeof b, VK_QUERY_RESULT_64_BIT) != VK_SUCCESS)
+    return FALSE;
+  /* Only the low timestampValidBits count, and they may have wrapped between the two. */
+  guint bits = self->device->timestamp_bits;
+  guint64 mask = bits >= 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << bits) - 1;
+  *seconds = ((b - a) & mask) * (double) self->device->info->timestamp_period * 1e-9;
+  return TRUE;
+}
+
+static void
+add_to_profile (PicardVkGraph *self)
+{
+  for (guint i = 0; i < self->dispatches->len; i++)
+    {
+      const Dispatch *d = &g_array_index (self->dispatches, Dispatch, i);
+      ProfileEntry *entry = g_hash_table_lookup (self->profile, d->key);
+      double seconds;
+
+      if (!elapsed_seconds (self, i, i + 1, &seconds))
+        return;
+      if (entry == NULL)
+        {
+          entry = g_new0 (ProfileEntry, 1);
+          entry->key = d->key;
+          g_hash_table_insert (self->profile, (gpointer) d->key, entry);
+        }
+      entry->seconds += seconds;
+      entry->dispatches++;
+    }
+  self->profiled_runs++;
+}
+
+static int
+by_seconds_descending (gconstpointer a, gconstpointer b)
+{
+  const ProfileEntry *ea = *(ProfileEntry *const *) a, *eb = *(ProfileEntry *const *) b;
+
+  return (ea->seconds < eb->seconds) - (ea->seconds > eb->seconds);
+}
+
+char *
+picard_vk_graph_dup_profile (PicardVkGraph *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (self->profiled_runs == 0)
+    return NULL;
+  g_autoptr (GPtrArray) entries = g_ptr_array_new ();
+  GString *text = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer entry;
+  double total = 0.0;
+
+  g_hash_table_iter_init (&iter, self->profile);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    g_ptr_array_add (entries, entry);
+
+  g_ptr_array_sort (entries, by_seconds_descending);
+  for (guint i = 0; i < entries->len; i++)
+    total += ((ProfileEntry *) g_ptr_array_index (entries, i))->seconds;
+  g_string_append_printf (text, "Vulkan profile: %u dispatches, %u runs, %.3f ms of device time "
+                          "per run\n", self->dispatches->len, self->profiled_runs,
+                          total * 1e3 / self->profiled_runs);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const ProfileEntry *e = g_ptr_array_index (entries, i);
+      g_string_append_printf (text, "  %9.3f ms %5.1f %% %5u dispatches  %s\n",
+                              e->seconds * 1e3 / self->profiled_runs,
+                              total > 0.0 ? 100.0 * e->seconds / total : 0.0,
+                              e->dispatches / self->profiled_runs, e->key);
+    }
+  return g_string_free (text, FALSE);
 }
 
 gboolean
@@ -322,6 +442,8 @@ picard_vk_graph_run (PicardVkGraph *self, GError **error)
       return FALSE;
     }
   self->ran = picard_vk_device_submit_and_wait (self->device, self->cmd, self->fence, error);
+  if (self->ran && self->timestamps != VK_NULL_HANDLE && self->n_timestamps > 2)
+    add_to_profile (self);
   return self->ran;
 }
 
@@ -331,15 +453,6 @@ picard_vk_graph_get_device_seconds (PicardVkGraph *self, double *seconds)
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (seconds != NULL, FALSE);
 
-  guint64 ticks[2];
-  if (!self->ran || self->timestamps == VK_NULL_HANDLE
-      || vkGetQueryPoolResults (self->device->device, self->timestamps, 0, 2, sizeof ticks,
-                                ticks, sizeof ticks[0], VK_QUERY_RESULT_64_BIT) != VK_SUCCESS)
-    return FALSE;
-  /* Only the low timestampValidBits count, and they may have wrapped between the two. */
-  guint bits = self->device->timestamp_bits;
-  guint64 mask = bits >= 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << bits) - 1;
-  *seconds = ((ticks[1] - ticks[0]) & mask) * (double) self->device->info->timestamp_period
-             * 1e-9;
-  return TRUE;
+  return self->ran && self->timestamps != VK_NULL_HANDLE
+         && elapsed_seconds (self, 0, self->n_timestamps - 1, seconds);
 }

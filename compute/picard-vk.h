@@ -164,5 +164,12 @@ gboolean picard_vk_graph_run (PicardVkGraph *graph, GError **error);
  * dispatch and after its last: the work without the host's submission and wake-up. FALSE
  * where the queue has no timestamps or the graph has not run. */
 gboolean picard_vk_graph_get_device_seconds (PicardVkGraph *graph, double *seconds);
+/* Profiling (PICARD_VK_PROFILE=1 in the environment sets it for every graph, which then
+ * prints its profile to stderr when freed): a timestamp after every dispatch, summed per
+ * pipeline (shader and constants) over the runs. Set before the first run. */
+void picard_vk_graph_set_profiling (PicardVkGraph *graph, gboolean profiling);
+/* The profile, one line per pipeline by decreasing device time, or NULL where the graph has
+ * not profiled a run (not profiling, or no timestamps). */
+char *picard_vk_graph_dup_profile (PicardVkGraph *graph);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
  * switches, errors, the buffer pool, transfers, recorded graphs and their device time, and
  * `picard-cli devices`.
  * A missing Vulkan device fails the tests: they are never skipped. */
+#include <math.h>
 #include <string.h>
 
 #include "picard-error.h"
@@ -378,6 +379,51 @@ test_device_time (void)
   g_assert_cmpfloat (device_seconds[1], >, 4.0 * device_seconds[0]);
 }
 
+/* Profiles: device time per pipeline, heaviest first, summed over runs; none without
+ * profiling. */
+static void
+test_profile (void)
+{
+  g_autoptr (GError) error = NULL;
+  PicardVkDevice *dev = get_device ();
+  const guint invocations = 1 << 12;
+  PicardVkBuffer *out = picard_vk_buffer_new (dev, invocations * 16, &error);
+  PicardVkTensor *t = picard_vk_tensor_new (dev, 1, 4, 8, 8, PICARD_VK_DTYPE_F32, &error);
+  g_assert_no_error (error);
+
+  for (guint profiling = 0; profiling < 2; profiling++)
+    {
+      g_autoptr (PicardVkGraph) graph = picard_vk_graph_new (dev);
+      picard_vk_graph_set_profiling (graph, profiling);
+      g_assert_true (picard_vk_op_clamp (graph, -1.0f, 1.0f, t, t, &error));
+      g_assert_true (picard_vk_op_fma_peak (graph, invocations, 2048, out, &error));
+      g_assert_true (picard_vk_op_fma_peak (graph, invocations, 2048, out, &error));
+      g_assert_null (picard_vk_graph_dup_profile (graph));
+      g_assert_true (picard_vk_graph_run (graph, &error));
+      g_assert_true (picard_vk_graph_run (graph, &error));
+      g_assert_no_error (error);
+      g_autofree char *profile = picard_vk_graph_dup_profile (graph);
+      if (!profiling)
+        {
+          g_assert_null (profile);
+          continue;
+        }
+      g_test_message ("%s", profile);
+      g_auto (GStrv) lines = g_strsplit (profile, "\n", -1);
+      g_assert_cmpuint (g_strv_length (lines), ==, 4);  /* header, two pipelines, "" */
+      g_assert_true (g_str_has_prefix (lines[0], "Vulkan profile: 3 dispatches, 2 runs, "));
+      g_assert_nonnull (strstr (lines[1], "2 dispatches  fma-peak"));
+      g_assert_nonnull (strstr (lines[2], "1 dispatches  clamp-f32"));
+      double share[2];
+      for (guint i = 0; i < 2; i++)
+        share[i] = g_ascii_strtod (strstr (lines[i + 1], " ms ") + 4, NULL);
+      g_assert_cmpfloat (share[0], >, share[1]);
+      g_assert_cmpfloat (fabs (share[0] + share[1] - 100.0), <, 0.2);
+    }
+  picard_vk_tensor_free (t);
+  picard_vk_buffer_free (out);
+}
+
 static void
 run_cli (const char *icd, int *status, char **out, char **err)
 {
@@ -435,6 +481,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/engine/transfers", test_transfers);
   g_test_add_func ("/vk/engine/graph-replay", test_graph_replay);
   g_test_add_func ("/vk/engine/device-time", test_device_time);
+  g_test_add_func ("/vk/engine/profile", test_profile);
   g_test_add_func ("/vk/engine/cli-devices", test_cli_devices);
 
   int status = g_test_run ();
