@@ -1,10 +1,12 @@
 /* bench-network: completions per second of the whole generator on both backends (oneDNN on
  * the CPU, Vulkan on the chosen device) against the PyTorch reference (train/picard_model.py)
- * on the CPU of the same machine in the same run, at its best thread count and batch. Two
- * geometries: PICARD's 256 x 256 patch with a 128 hole at c = 32 (random weights), and the
- * bundled demo model's (train/demo-model). Dropout on the released layer set, p 0.5.
+ * on the CPU of the same machine in the same run, at its best thread count and batch (on
+ * CUDA where that torch has a GPU, at Vulkan's batch). Two geometries: PICARD's 256 x 256
+ * patch with a 128 hole at c = 32 (random weights), and the bundled demo model's
+ * (train/demo-model). Dropout on the released layer set, p 0.5.
  * `meson test --benchmark bench-network`; see BENCHMARKS.md.
- * Options: --reps R (default 2), --backends cpu,vulkan (default both). */
+ * Options: --reps R (default 2), --backends cpu,vulkan (default both), --batch N (Vulkan's
+ * samples per forward pass, default 8, at most a chunk). */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,21 +65,26 @@ rate (PicardNetwork *net, guint p, guint hole, guint batch, guint reps)
 
 static void
 bench (const char *title, const char *dir, guint p, guint hole, guint reps,
-       const char *backends)
+       const char *backends, guint device_batch)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *size_text = g_strdup_printf ("%u", p), *hole_text = g_strdup_printf ("%u", hole);
   g_autofree char *reps_text = g_strdup_printf ("%u", reps);
+  g_autofree char *batch_text = g_strdup_printf ("%u", device_batch);
   const char *args[] = { "bench", dir, "--size", size_text, "--hole", hole_text, "--reps",
-                         reps_text, NULL };
+                         reps_text, "--cuda-batch", batch_text, NULL };
   g_autofree char *torch_out = python_out (args);
   g_auto(GStrv) torch = g_strsplit (g_strstrip (torch_out), " ", 3);
   double torch_rate = g_ascii_strtod (torch[0], NULL);
 
+  g_assert_cmpuint (g_strv_length (torch), ==, 3);
   printf ("%s: %ux%u patches, %u hole, dropout released p 0.5, %u reps\n", title, p, p, hole,
           reps);
-  printf ("  PyTorch %-8s %8.3f completions/s (best: %s threads, batch %s)\n", "(CPU)",
-          torch_rate, torch[1], torch[2]);
+  if (strcmp (torch[1], "cuda") == 0)
+    printf ("  PyTorch %-8s %8.3f completions/s (batch %s)\n", "(CUDA)", torch_rate, torch[2]);
+  else
+    printf ("  PyTorch %-8s %8.3f completions/s (best: %s threads, batch %s)\n", "(CPU)",
+            torch_rate, torch[1], torch[2]);
   /* The CPU backend twice: a sample per core (its default), and every core on one sample
    * at a time (PICARD_CPU_PARALLEL=layers), as PyTorch runs. */
   for (guint b = 0; b < 3; b++)
@@ -93,8 +100,8 @@ bench (const char *title, const char *dir, guint p, guint hole, guint reps,
       net = picard_network_open (b < 2 ? PICARD_BACKEND_CPU : PICARD_BACKEND_VULKAN, dir, -1,
                                  &error);
       g_assert_no_error (error);
-      /* The CPU backend wants a few samples per core; a device a full chunk. */
-      batch = b < 2 ? 4 : MIN (8, picard_network_get_chunk_size (net, p, p));
+      /* The CPU backend wants a few samples per core; a device --batch, at most a chunk. */
+      batch = b < 2 ? 4 : MIN (device_batch, picard_network_get_chunk_size (net, p, p));
       r = rate (net, p, hole, batch, reps);
       printf ("  %-15s %8.3f completions/s, %.2fx PyTorch (batch %u; %s)\n", names[b], r,
               r / torch_rate, batch, picard_network_get_device_name (net));
@@ -110,7 +117,7 @@ main (int argc, char **argv)
   g_autofree char *demo = g_build_filename (g_getenv ("PICARD_SOURCE_DIR"), "train",
                                             "demo-model", NULL);
   const char *backends = "cpu,vulkan";
-  guint reps = 2;
+  guint reps = 2, device_batch = 8;
 
   for (int i = 1; i + 1 < argc; i++)
     {
@@ -121,6 +128,11 @@ main (int argc, char **argv)
         }
       else if (strcmp (argv[i], "--backends") == 0)
         backends = argv[++i];
+      else if (strcmp (argv[i], "--batch") == 0)
+        {
+          device_batch = (guint) g_ascii_strtoull (argv[++i], NULL, 10);
+          device_batch = MAX (device_batch, 1);
+        }
     }
   g_assert_no_error (error);
   {
@@ -128,8 +140,8 @@ main (int argc, char **argv)
                            "32", NULL };
     g_free (python_out (args));
   }
-  bench ("PICARD (c 32, random weights)", dir, 256, 128, reps, backends);
-  bench ("Demo model (train/demo-model)", demo, 64, 32, reps * 20, backends);
+  bench ("PICARD (c 32, random weights)", dir, 256, 128, reps, backends, device_batch);
+  bench ("Demo model (train/demo-model)", demo, 64, 32, reps * 20, backends, device_batch);
   picard_test_remove_tree (dir);
   return 0;
 }

@@ -33,6 +33,7 @@ def main():
     bench.add_argument("--size", type=int, default=256)
     bench.add_argument("--hole", type=int, default=128)
     bench.add_argument("--reps", type=int, default=2)
+    bench.add_argument("--cuda-batch", type=int, default=32)
     run = sub.add_parser("run")
     run.add_argument("dir")
     run.add_argument("--crop", required=True)
@@ -109,8 +110,9 @@ def main():
 
 def benchmark(args):
     """Completions per second of size x size patches with a centred hole, dropout on the
-    released layer set (p 0.5), as tests/bench-network.c measures the C backends: the best
-    over 1..all threads and batches of 1 and 4 (printed as "rate threads batch")."""
+    released layer set (p 0.5), as tests/bench-network.c measures the C backends: on the CPU
+    the best over 1..all threads and batches of 1 and 4, printed as "rate threads batch"; on
+    a CUDA device (where this torch has one) batches of --cuda-batch, "rate cuda batch"."""
     import glob
     import time
     gen_path = sorted(glob.glob(os.path.join(args.dir, "gen_*.pt")))[-1]
@@ -122,21 +124,34 @@ def benchmark(args):
     gen.eval()
     gen.set_dropout(True, pm.DEFAULT_DROPOUT_LAYERS, 0.5)
     s, h = args.size, args.hole
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    gen.to(device)
+
+    def rate(batch):
+        x = torch.rand(batch, input_dim, s, s, device=device) * 2 - 1
+        mask = torch.zeros(batch, 1, s, s, device=device)
+        mask[:, :, (s - h) // 2:(s + h) // 2, (s - h) // 2:(s + h) // 2] = 1
+        x = x * (1 - mask)
+        with torch.no_grad():
+            gen(x, mask)
+            if cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(args.reps):
+                gen(x, mask)
+            if cuda:
+                torch.cuda.synchronize()
+            return batch * args.reps / (time.perf_counter() - start)
+
+    if cuda:
+        print("%.4f cuda %d" % (rate(args.cuda_batch), args.cuda_batch))
+        return 0
     best = (0.0, 0, 0)
     for threads in range(1, (os.cpu_count() or 1) + 1):
         torch.set_num_threads(threads)
         for batch in (1, 4):
-            x = torch.rand(batch, input_dim, s, s) * 2 - 1
-            mask = torch.zeros(batch, 1, s, s)
-            mask[:, :, (s - h) // 2:(s + h) // 2, (s - h) // 2:(s + h) // 2] = 1
-            x = x * (1 - mask)
-            with torch.no_grad():
-                gen(x, mask)
-                start = time.perf_counter()
-                for _ in range(args.reps):
-                    gen(x, mask)
-                rate = batch * args.reps / (time.perf_counter() - start)
-            best = max(best, (rate, threads, batch))
+            best = max(best, (rate(batch), threads, batch))
     print("%.4f %d %d" % best)
     return 0
 

@@ -17,6 +17,12 @@ for program in bench-conv test-vk-ops; do
     exit 1
   fi
 done
+# Programs named: those only.
+sh "$here/device-bundle.sh" "$build" "$bundle/named" bench-conv
+[ -x "$bundle/named/bench-conv" ] && [ ! -e "$bundle/named/test-vk-ops" ] || {
+  echo "device-bundle.sh BUILD OUT bench-conv: not bench-conv alone" >&2
+  exit 1
+}
 LD_LIBRARY_PATH=$bundle "$bundle/test-vk-ops" -p /vk/ops/fma-peak > /dev/null
 LD_LIBRARY_PATH=$bundle "$bundle/bench-conv" --only conv17 --reps 1 > "$bundle/out.txt"
 grep -q "^The device's fp32 peak through shaders" "$bundle/out.txt" || {
