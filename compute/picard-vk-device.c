@@ -569,6 +569,26 @@ module_free (gpointer data)
   g_free (data);
 }
 
+int
+picard_vk_memory_staging_type (const VkPhysicalDeviceMemoryProperties *mem)
+{
+  int staging = -1, best = -1;
+
+  for (guint32 i = 0; i < mem->memoryTypeCount; i++)
+    {
+      VkMemoryPropertyFlags f = mem->memoryTypes[i].propertyFlags;
+      /* Coherent first, then outside the device (a discrete GPU's host-visible device memory
+       * is its small BAR window), then cached (reading back from uncached, write-combined
+       * memory is many times slower). */
+      int rank = ((f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) ? 4 : 0)
+                 + ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) ? 0 : 2)
+                 + ((f & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) ? 1 : 0);
+      if ((f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && rank > best)
+        staging = (int) i, best = rank;
+    }
+  return staging;
+}
+
 static gboolean
 choose_memory (PicardVkDevice *self)
 {
@@ -576,7 +596,7 @@ choose_memory (PicardVkDevice *self)
   const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
   const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   const VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-  int device_local = -1, unified = -1, staging = -1;
+  int device_local = -1, unified = -1, staging;
 
   vkGetPhysicalDeviceMemoryProperties (self->physical, &mem);
   for (guint32 i = 0; i < mem.memoryTypeCount; i++)
@@ -586,13 +606,8 @@ choose_memory (PicardVkDevice *self)
         device_local = (int) i;
       if (unified < 0 && (f & local) && (f & visible))
         unified = (int) i;
-      if ((f & visible) && (f & coherent) && (staging < 0 || (f & local) == 0))
-        staging = (int) i;
     }
-  if (staging < 0)
-    for (guint32 i = 0; i < mem.memoryTypeCount && staging < 0; i++)
-      if (mem.memoryTypes[i].propertyFlags & visible)
-        staging = (int) i;
+  staging = picard_vk_memory_staging_type (&mem);
   if (staging < 0)
     return FALSE;
 

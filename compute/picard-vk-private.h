@@ -88,6 +88,9 @@ VkBufferView picard_vk_buffer_get_view (PicardVkBuffer *buffer, PicardVkDtype dt
 /* Whether the tiled convolution's tile @t (conv_tile's fields) fits the device's workgroup
  * and shared-memory limits. */
 gboolean picard_vk_device_conv_tile_fits (PicardVkDevice *device, const guint32 *t);
+/* The memory type for staging transfers (host-visible: coherent, host-side, cached by
+ * preference), or -1 where none is host-visible. */
+int picard_vk_memory_staging_type (const VkPhysicalDeviceMemoryProperties *mem);
 gboolean picard_vk_device_submit_and_wait (PicardVkDevice *device, VkCommandBuffer cmd,
                                            VkFence fence, GError **error);
 

@@ -8,6 +8,7 @@
 #include "picard-error.h"
 #include "picard-ref.h"
 #include "picard-vk-ops.h"
+#include "picard-vk-private.h"
 
 static PicardVkDevice *device;
 
@@ -379,6 +380,36 @@ test_device_time (void)
   g_assert_cmpfloat (device_seconds[1], >, 4.0 * device_seconds[0]);
 }
 
+/* The staging memory type over memory tables like those drivers report. */
+static void
+test_staging_memory (void)
+{
+  enum {
+    L = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, V = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+    C = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, H = VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+  };
+  static const struct {
+    VkMemoryPropertyFlags types[5];
+    guint n;
+    int want;
+  } tables[] = {
+    { { L, V | C, V | C | H, L | V | C }, 4, 2 },  /* discrete, uncached before cached */
+    { { L, V | C | H, V | C, L | V | C }, 4, 1 },  /* discrete, cached first */
+    { { L, V | H, V | C }, 3, 2 },                 /* coherent before cached */
+    { { L, L | V | C }, 2, 1 },                    /* only the device's own window */
+    { { L | V | C | H }, 1, 0 },                   /* one memory (lavapipe) */
+    { { L, 0 }, 2, -1 },                           /* nothing host-visible */
+  };
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    {
+      VkPhysicalDeviceMemoryProperties mem = { .memoryTypeCount = tables[t].n };
+      for (guint i = 0; i < tables[t].n; i++)
+        mem.memoryTypes[i].propertyFlags = tables[t].types[i];
+      g_assert_cmpint (picard_vk_memory_staging_type (&mem), ==, tables[t].want);
+    }
+}
+
 /* Profiles: device time per pipeline, heaviest first, summed over runs; none without
  * profiling. */
 static void
@@ -482,6 +513,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/engine/graph-replay", test_graph_replay);
   g_test_add_func ("/vk/engine/device-time", test_device_time);
   g_test_add_func ("/vk/engine/profile", test_profile);
+  g_test_add_func ("/vk/engine/staging-memory", test_staging_memory);
   g_test_add_func ("/vk/engine/cli-devices", test_cli_devices);
 
   int status = g_test_run ();
