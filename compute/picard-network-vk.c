@@ -491,6 +491,8 @@ download (PicardVkTensor *tensor, float *dest, gsize floats, GError **error)
 
   if (dest == NULL)
     return TRUE;
+  if (floats == (gsize) tensor->n * tensor->c * tensor->h * tensor->w)
+    return picard_vk_tensor_download (tensor, dest, error);
   tmp = g_new (float, (gsize) tensor->n * tensor->c * tensor->h * tensor->w);
   if (!picard_vk_tensor_download (tensor, tmp, error))
     return FALSE;
@@ -508,6 +510,7 @@ vk_run (PicardNetwork *net, const PicardNetworkChunk *c, GError **error)
   gsize feat_plane = (gsize) 4 * net->cnum * (c->height / 4) * (c->width / 4);
   gsize mm_len = (gsize) (c->height / 8) * (c->width / 8);
   g_autofree float *xbuf = NULL, *mbuf = NULL, *ombuf = NULL, *dbuf = NULL;
+  const float *x = c->x, *mask = c->mask, *ones_mask = c->ones_mask;
 
   if (vk->plan == NULL || vk->plan->h != c->height || vk->plan->w != c->width
       || vk->plan->n != chunk || vk->plan->rows != rows || vk->plan->mask_n != mask_n)
@@ -517,28 +520,31 @@ vk_run (PicardNetwork *net, const PicardNetworkChunk *c, GError **error)
       if (vk->plan == NULL)
         return FALSE;
     }
-  /* Only the distinct rows travel. A short chunk repeats its last row (and sample): the graph
-   * keeps its batch size. */
-  xbuf = g_new (float, sample * rows);
-  mbuf = g_new (float, plane * mask_n);
-  ombuf = g_new (float, plane * 2 * mask_n);
-  for (guint i = 0; i < rows; i++)
+  /* Only the distinct rows travel: a full chunk's as they are; a short chunk repeats its last
+   * row (and sample), so that the graph keeps its batch size. */
+  if (valid_rows < rows)
     {
-      guint src = MIN (i, valid_rows - 1);
-
-      memcpy (xbuf + i * sample, c->x + src * sample, sample * sizeof (float));
-      if (i < mask_n)
+      x = xbuf = g_new (float, sample * rows);
+      mask = mbuf = g_new (float, plane * mask_n);
+      ones_mask = ombuf = g_new (float, plane * 2 * mask_n);
+      for (guint i = 0; i < rows; i++)
         {
-          guint msrc = c->mask_n == 1 ? 0 : src;
+          guint src = MIN (i, valid_rows - 1);
 
-          memcpy (mbuf + i * plane, c->mask + msrc * plane, plane * sizeof (float));
-          memcpy (ombuf + i * 2 * plane, c->ones_mask + msrc * 2 * plane,
-                  2 * plane * sizeof (float));
+          memcpy (xbuf + i * sample, c->x + src * sample, sample * sizeof (float));
+          if (i < mask_n)
+            {
+              guint msrc = c->mask_n == 1 ? 0 : src;
+
+              memcpy (mbuf + i * plane, c->mask + msrc * plane, plane * sizeof (float));
+              memcpy (ombuf + i * 2 * plane, c->ones_mask + msrc * 2 * plane,
+                      2 * plane * sizeof (float));
+            }
         }
     }
-  if (!picard_vk_tensor_upload (vk->plan->x, xbuf, error)
-      || !picard_vk_tensor_upload (vk->plan->mask, mbuf, error)
-      || !picard_vk_tensor_upload (vk->plan->om, ombuf, error)
+  if (!picard_vk_tensor_upload (vk->plan->x, x, error)
+      || !picard_vk_tensor_upload (vk->plan->mask, mask, error)
+      || !picard_vk_tensor_upload (vk->plan->om, ones_mask, error)
       || !picard_vk_buffer_upload (vk->plan->mm, 0, c->mm, mm_len * sizeof (float), error))
     return FALSE;
   for (guint k = 0; k < n_drop; k++)

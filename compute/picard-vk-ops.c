@@ -120,6 +120,17 @@ get (const void *src, gsize i, PicardVkDtype dtype)
   return ((const float *) src)[i];
 }
 
+/* One block of four channels as texels, @real of them from @planes and the rest zeros; inlined
+ * per count so that the pixel loop has no branch (a discrete GPU's staging memory is
+ * write-combined: whole texels in order). */
+static inline void
+pack_block_f32 (float *out, const float *const planes[4], guint real, gsize hw)
+{
+  for (gsize p = 0; p < hw; p++)
+    for (guint j = 0; j < 4; j++)
+      out[p * 4 + j] = j < real ? planes[j][p] : 0.0f;
+}
+
 gboolean
 picard_vk_tensor_upload (PicardVkTensor *t, const float *nchw, GError **error)
 {
@@ -135,13 +146,27 @@ picard_vk_tensor_upload (PicardVkTensor *t, const float *nchw, GError **error)
     return FALSE;
   for (guint n = 0; n < t->n; n++)
     for (guint b = 0; b < c4; b++)
-      for (gsize p = 0; p < hw; p++)
-        for (guint j = 0; j < 4; j++)
-          {
-            guint c = b * 4 + j;
-            float v = c < t->c ? nchw[((gsize) n * t->c + c) * hw + p] : 0.0f;
-            put (dst, (((gsize) n * c4 + b) * hw + p) * 4 + j, v, t->dtype);
-          }
+      {
+        const gsize block = ((gsize) n * c4 + b) * hw * 4;
+        const guint real = MIN (t->c - b * 4, 4);
+        const float *planes[4] = { NULL };
+
+        for (guint j = 0; j < real; j++)
+          planes[j] = nchw + ((gsize) n * t->c + b * 4 + j) * hw;
+        if (t->dtype == PICARD_VK_DTYPE_F16)
+          for (gsize p = 0; p < hw; p++)
+            for (guint j = 0; j < 4; j++)
+              ((guint16 *) dst)[block + p * 4 + j]
+                = picard_half_from_float (j < real ? planes[j][p] : 0.0f);
+        else if (real == 4)
+          pack_block_f32 ((float *) dst + block, planes, 4, hw);
+        else if (real == 3)
+          pack_block_f32 ((float *) dst + block, planes, 3, hw);
+        else if (real == 2)
+          pack_block_f32 ((float *) dst + block, planes, 2, hw);
+        else
+          pack_block_f32 ((float *) dst + block, planes, 1, hw);
+      }
   return picard_vk_buffer_end_write (t->buffer, 0, bytes, error);
 }
 
@@ -159,9 +184,17 @@ picard_vk_tensor_download (PicardVkTensor *t, float *nchw, GError **error)
     return FALSE;
   for (guint n = 0; n < t->n; n++)
     for (guint c = 0; c < t->c; c++)
-      for (gsize p = 0; p < hw; p++)
-        nchw[((gsize) n * t->c + c) * hw + p]
-          = get (src, (((gsize) n * c4 + c / 4) * hw + p) * 4 + c % 4, t->dtype);
+      {
+        const gsize texels = (((gsize) n * c4 + c / 4) * hw) * 4 + c % 4;
+        float *plane = nchw + ((gsize) n * t->c + c) * hw;
+
+        if (t->dtype == PICARD_VK_DTYPE_F16)
+          for (gsize p = 0; p < hw; p++)
+            plane[p] = picard_half_to_float (((const guint16 *) src)[texels + p * 4]);
+        else
+          for (gsize p = 0; p < hw; p++)
+            plane[p] = ((const float *) src)[texels + p * 4];
+      }
   picard_vk_buffer_end_read (t->buffer);
   return TRUE;
 }
