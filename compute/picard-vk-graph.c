@@ -29,8 +29,9 @@ struct _PicardVkGraph {
   guint n_timestamps;
   gboolean recorded;
   gboolean ran;
-  /* PICARD_VK_PROFILE: device time per pipeline key (ProfileEntry), summed over runs. */
-  gboolean profiling;
+  /* Device time per pipeline key (ProfileEntry), summed over runs; printed when freed where
+   * PICARD_VK_PROFILE asked for it. */
+  gboolean profiling, print_profile;
   GHashTable *profile;
   guint profiled_runs;
 };
@@ -72,7 +73,8 @@ picard_vk_graph_new (PicardVkDevice *device)
   self->device = device;
   self->dispatches = g_array_new (FALSE, TRUE, sizeof (Dispatch));
   self->profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  self->profiling = profile != NULL && *profile != '\0' && strcmp (profile, "0") != 0;
+  self->profiling = self->print_profile = profile != NULL && *profile != '\0'
+                                          && strcmp (profile, "0") != 0;
   return self;
 }
 
@@ -81,7 +83,7 @@ picard_vk_graph_free (PicardVkGraph *self)
 {
   if (self == NULL)
     return;
-  if (self->profiling && g_getenv ("PICARD_VK_PROFILE") != NULL)
+  if (self->print_profile)
     {
       g_autofree char *profile = picard_vk_graph_dup_profile (self);
       if (profile != NULL)
@@ -332,11 +334,11 @@ record (PicardVkGraph *self, GError **error)
       compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-      if (self->timestamps != VK_NULL_HANDLE && self->n_timestamps > 2)
+      if (self->timestamps != VK_NULL_HANDLE && self->profiling)
         vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, self->timestamps,
                              i + 1);
     }
-  if (self->timestamps != VK_NULL_HANDLE && self->n_timestamps == 2)
+  if (self->timestamps != VK_NULL_HANDLE && !self->profiling)
     vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, self->timestamps, 1);
   compute_barrier (self->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
@@ -442,7 +444,7 @@ picard_vk_graph_run (PicardVkGraph *self, GError **error)
       return FALSE;
     }
   self->ran = picard_vk_device_submit_and_wait (self->device, self->cmd, self->fence, error);
-  if (self->ran && self->timestamps != VK_NULL_HANDLE && self->n_timestamps > 2)
+  if (self->ran && self->timestamps != VK_NULL_HANDLE && self->profiling)
     add_to_profile (self);
   return self->ran;
 }

@@ -451,6 +451,13 @@ test_profile (void)
       g_assert_cmpfloat (share[0], >, share[1]);
       g_assert_cmpfloat (fabs (share[0] + share[1] - 100.0), <, 0.2);
     }
+  /* A graph of one dispatch profiles too. */
+  g_autoptr (PicardVkGraph) one = picard_vk_graph_new (dev);
+  picard_vk_graph_set_profiling (one, TRUE);
+  g_assert_true (picard_vk_op_clamp (one, -1.0f, 1.0f, t, t, &error));
+  g_assert_true (picard_vk_graph_run (one, &error));
+  g_autofree char *profile = picard_vk_graph_dup_profile (one);
+  g_assert_nonnull (strstr (profile, "1 dispatches  clamp-f32"));
   picard_vk_tensor_free (t);
   picard_vk_buffer_free (out);
 }
