@@ -1,8 +1,8 @@
 /* bench-network: completions per second of the whole generator on both backends (oneDNN on
  * the CPU, Vulkan on the chosen device) against the PyTorch reference (train/picard_model.py)
  * on the CPU of the same machine in the same run, at its best thread count and batch (on
- * CUDA where that torch has a GPU, at Vulkan's batch). Two geometries: PICARD's 256 x 256
- * patch with a 128 hole at c = 32 (random weights), and the bundled demo model's
+ * CUDA where that torch has a GPU, at the --batch asked of Vulkan). Two geometries: PICARD's
+ * 256 x 256 patch with a 128 hole at c = 32 (random weights), and the bundled demo model's
  * (train/demo-model). Dropout on the released layer set, p 0.5.
  * `meson test --benchmark bench-network`; see BENCHMARKS.md.
  * Options: --reps R (default 2), --backends cpu,vulkan (default both), --batch N (Vulkan's
