@@ -424,10 +424,12 @@ picard_vk_graph_dup_profile (PicardVkGraph *self)
   for (guint i = 0; i < entries->len; i++)
     {
       const ProfileEntry *e = g_ptr_array_index (entries, i);
-      g_string_append_printf (text, "  %9.3f ms %5.1f %% %5u dispatches  %s\n",
+      guint dispatches = e->dispatches / self->profiled_runs;
+
+      g_string_append_printf (text, "  %9.3f ms %5.1f %% %5u %-10s  %s\n",
                               e->seconds * 1e3 / self->profiled_runs,
-                              total > 0.0 ? 100.0 * e->seconds / total : 0.0,
-                              e->dispatches / self->profiled_runs, e->key);
+                              total > 0.0 ? 100.0 * e->seconds / total : 0.0, dispatches,
+                              dispatches == 1 ? "dispatch" : "dispatches", e->key);
     }
   return g_string_free (text, FALSE);
 }
