@@ -32,7 +32,8 @@ picard_cli_devices (int argc, char **argv)
     "Environment: PICARD_VK_DEVICE=<index|name> selects a device, PICARD_VK_DISABLE=fp16,coopmat\n"
     "switches fp16 or cooperative matrices off, PICARD_VK_CONV=direct|tiled forces the\n"
     "convolution layout, PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS] the tiled layout's tile\n"
-    "(for tile sweeps).");
+    "(for tile sweeps), PICARD_VK_PROFILE=1 prints each Vulkan graph's device time per shader\n"
+    "when the graph is freed.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("devices", error);
   if (argc > 1)

@@ -418,9 +418,9 @@ picard_vk_graph_dup_profile (PicardVkGraph *self)
   g_ptr_array_sort (entries, by_seconds_descending);
   for (guint i = 0; i < entries->len; i++)
     total += ((ProfileEntry *) g_ptr_array_index (entries, i))->seconds;
-  g_string_append_printf (text, "Vulkan profile: %u dispatches, %u runs, %.3f ms of device time "
-                          "per run\n", self->dispatches->len, self->profiled_runs,
-                          total * 1e3 / self->profiled_runs);
+  g_string_append_printf (text, "Vulkan profile: %u dispatches, %u run%s, %.3f ms of device "
+                          "time per run\n", self->dispatches->len, self->profiled_runs,
+                          self->profiled_runs == 1 ? "" : "s", total * 1e3 / self->profiled_runs);
   for (guint i = 0; i < entries->len; i++)
     {
       const ProfileEntry *e = g_ptr_array_index (entries, i);
