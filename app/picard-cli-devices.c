@@ -29,11 +29,12 @@ picard_cli_devices (int argc, char **argv)
   GError *error = NULL;
 
   g_option_context_set_description (context,
-    "Environment: PICARD_VK_DEVICE=<index|name> selects a device, PICARD_VK_DISABLE=fp16,coopmat\n"
-    "switches fp16 or cooperative matrices off, PICARD_VK_CONV=direct|tiled forces the\n"
-    "convolution layout, PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS] the tiled layout's tile\n"
-    "(for tile sweeps), PICARD_VK_PROFILE=1 prints each Vulkan graph's device time per shader\n"
-    "when the graph is freed.");
+    "Environment: PICARD_VK_DEVICE=<index|name> selects a device,\n"
+    "PICARD_VK_DISABLE=fp16,coopmat,mapped switches fp16, cooperative matrices or buffers\n"
+    "mapped in shared memory off (then staged as on a discrete GPU), PICARD_VK_CONV=\n"
+    "direct|tiled forces the convolution layout, PICARD_VK_CONV_TILE=BMxBNxBKxTMxTN[xS] the\n"
+    "tiled layout's tile (for tile sweeps), PICARD_VK_PROFILE=1 prints each Vulkan graph's\n"
+    "device time per shader when the graph is freed.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return picard_cli_fail ("devices", error);
   if (argc > 1)

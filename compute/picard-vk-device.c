@@ -518,13 +518,13 @@ picard_vk_device_info_format (const PicardVkDeviceInfo *info, guint indent)
 /* ---- the logical device ---------------------------------------------------------------- */
 
 static gboolean
-parse_env (gboolean *disable_fp16, gboolean *disable_coopmat, gboolean *force_algo,
-           PicardVkConvAlgo *algo, GError **error)
+parse_env (gboolean *disable_fp16, gboolean *disable_coopmat, gboolean *disable_mapped,
+           gboolean *force_algo, PicardVkConvAlgo *algo, GError **error)
 {
   const char *disable = g_getenv ("PICARD_VK_DISABLE");
   const char *conv = g_getenv ("PICARD_VK_CONV");
 
-  *disable_fp16 = *disable_coopmat = FALSE;
+  *disable_fp16 = *disable_coopmat = *disable_mapped = FALSE;
   *force_algo = FALSE;
   if (disable != NULL && *disable != '\0')
     {
@@ -536,10 +536,13 @@ parse_env (gboolean *disable_fp16, gboolean *disable_coopmat, gboolean *force_al
             *disable_fp16 = TRUE;
           else if (strcmp (parts[i], "coopmat") == 0)
             *disable_coopmat = TRUE;
+          else if (strcmp (parts[i], "mapped") == 0)
+            *disable_mapped = TRUE;
           else if (*parts[i] != '\0')
             {
               g_set_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT,
-                           "PICARD_VK_DISABLE: unknown feature '%s' (known: fp16, coopmat)",
+                           "PICARD_VK_DISABLE: unknown feature '%s' (known: fp16, coopmat, "
+                           "mapped)",
                            parts[i]);
               return FALSE;
             }
@@ -589,8 +592,10 @@ picard_vk_memory_staging_type (const VkPhysicalDeviceMemoryProperties *mem)
   return staging;
 }
 
+/* @mapped: buffers may live in host-visible memory, used in place; else (and on discrete
+ * GPUs) they are device memory reached through staging copies. */
 static gboolean
-choose_memory (PicardVkDevice *self)
+choose_memory (PicardVkDevice *self, gboolean mapped)
 {
   VkPhysicalDeviceMemoryProperties mem;
   const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
@@ -615,7 +620,7 @@ choose_memory (PicardVkDevice *self)
    * integrated and CPU devices, where all memory is the same. */
   gboolean uma = self->info->type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU
                  || self->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (uma && unified >= 0)
+  if (uma && unified >= 0 && mapped)
     {
       self->buffer_memory_type = (guint32) unified;
       self->buffers_mapped = TRUE;
@@ -680,7 +685,7 @@ picard_vk_device_new (GError **error)
   g_autoptr (PicardVkDevice) self = g_new0 (PicardVkDevice, 1);
   g_autoptr (GPtrArray) infos = NULL;
   g_autoptr (GPtrArray) physicals = NULL;
-  gboolean disable_fp16, disable_coopmat, force_algo;
+  gboolean disable_fp16, disable_coopmat, disable_mapped, force_algo;
   PicardVkConvAlgo algo = PICARD_VK_CONV_DIRECT;
   guint32 n_queues = 0;
   int chosen;
@@ -691,7 +696,7 @@ picard_vk_device_new (GError **error)
   self->pipelines = g_hash_table_new (g_str_hash, g_str_equal);
   self->modules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, module_free);
 
-  if (!parse_env (&disable_fp16, &disable_coopmat, &force_algo, &algo, error))
+  if (!parse_env (&disable_fp16, &disable_coopmat, &disable_mapped, &force_algo, &algo, error))
     return NULL;
   if (!create_instance (&self->instance, error))
     return NULL;
@@ -784,7 +789,7 @@ picard_vk_device_new (GError **error)
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties (self->physical, &props);
   self->non_coherent_atom = MAX (props.limits.nonCoherentAtomSize, 1);
-  if (!choose_memory (self))
+  if (!choose_memory (self, !disable_mapped))
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_NOT_SUPPORTED,
                    "The Vulkan device '%s' has no host-visible memory; choose another with "

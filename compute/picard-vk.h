@@ -87,8 +87,10 @@ typedef struct _PicardVkBuffer PicardVkBuffer;
 typedef struct _PicardVkPipeline PicardVkPipeline;
 typedef struct _PicardVkGraph PicardVkGraph;
 
-/* Opens the selected device. PICARD_VK_DISABLE=fp16,coopmat switches features off as if the
- * device lacked them; PICARD_VK_CONV=direct|tiled forces the convolution layout. */
+/* Opens the selected device. PICARD_VK_DISABLE=fp16,coopmat,mapped switches features off as
+ * if the device lacked them (mapped: buffers used in place in shared memory, so that they
+ * travel through staging copies as on a discrete GPU); PICARD_VK_CONV=direct|tiled forces the
+ * convolution layout. */
 PicardVkDevice *picard_vk_device_new (GError **error);
 void picard_vk_device_free (PicardVkDevice *device);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PicardVkDevice, picard_vk_device_free)

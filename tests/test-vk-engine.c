@@ -123,6 +123,71 @@ test_select_env (void)
   g_test_trap_assert_passed ();
 }
 
+/* Buffers and tensors round-trip through @dev's memory (mapped or staged). */
+static void
+check_transfers (PicardVkDevice *dev)
+{
+  g_autoptr (GError) error = NULL;
+  guint8 data[300], back[300];
+
+  for (guint i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 7 + 3);
+  PicardVkBuffer *b = picard_vk_buffer_new (dev, 300, &error);
+  g_assert_no_error (error);
+  picard_vk_buffer_fill_zero (b, &error);
+  g_assert_no_error (error);
+  g_assert_true (picard_vk_buffer_upload (b, 100, data, 200, &error));
+  g_assert_no_error (error);
+  g_assert_true (picard_vk_buffer_download (b, 0, back, 300, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 100; i++)
+    g_assert_cmpuint (back[i], ==, 0);
+  g_assert_cmpmem (back + 100, 200, data, 200);
+
+  g_assert_false (picard_vk_buffer_upload (b, 250, data, 51, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (picard_vk_buffer_download (b, G_MAXSIZE, back, 2, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  picard_vk_buffer_free (b);
+
+  /* Tensors round-trip through the packed layout, padding channels included. */
+  g_clear_error (&error);
+  float x[3 * 5 * 2 * 3], y[3 * 5 * 2 * 3];
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    x[i] = (float) i - 20.5f;
+  g_autoptr (PicardVkTensor) t = picard_vk_tensor_new (dev, 3, 5, 2, 3,
+                                                       PICARD_VK_DTYPE_F32, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (picard_vk_tensor_packed_count (t), ==, 3 * 8 * 2 * 3);
+  picard_vk_tensor_upload (t, x, &error);
+  g_assert_no_error (error);
+  picard_vk_tensor_download (t, y, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (x, sizeof x, y, sizeof y);
+  float packed[3 * 8 * 6];
+  picard_vk_buffer_download (t->buffer, 0, packed, sizeof packed, &error);
+  g_assert_no_error (error);
+  /* Element (n 1, c 4, y 1, x 2) sits in block 1, component 0; channels 5..7 are zero. */
+  g_assert_cmpfloat (packed[((1 * 2 + 1) * 6 + 5) * 4 + 0], ==, x[((1 * 5 + 4) * 2 + 1) * 3 + 2]);
+  for (guint p = 0; p < 6; p++)
+    for (guint j = 1; j < 4; j++)
+      g_assert_cmpfloat (packed[((1 * 2 + 1) * 6 + p) * 4 + j], ==, 0.0f);
+
+  g_assert_null (picard_vk_tensor_new (dev, 0, 1, 1, 1, PICARD_VK_DTYPE_F32, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (picard_vk_tensor_new (dev, 65536, 65536, 65536, 65536,
+                                       PICARD_VK_DTYPE_F32, &error));
+  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_TOO_LARGE);
+}
+
+static void
+test_transfers (void)
+{
+  check_transfers (get_device ());
+}
+
 static void
 test_env_switches (void)
 {
@@ -154,14 +219,18 @@ test_env_switches (void)
         }
       g_unsetenv ("PICARD_VK_CONV_TILE");
 
-      /* Every fallback forced: no fp16, the tiled layout, no cooperative matrices. */
-      g_setenv ("PICARD_VK_DISABLE", "fp16, coopmat", TRUE);
+      /* Every fallback forced: no fp16, the tiled layout, no cooperative matrices, buffers
+       * staged as on a discrete GPU. */
+      g_setenv ("PICARD_VK_DISABLE", "fp16, coopmat, mapped", TRUE);
       g_setenv ("PICARD_VK_CONV", "tiled", TRUE);
       g_autoptr (PicardVkDevice) dev = picard_vk_device_new (&error);
       g_assert_no_error (error);
       g_assert_false (picard_vk_device_has_fp16 (dev));
       g_assert_false (picard_vk_device_has_coopmat (dev));
       g_assert_cmpint (picard_vk_device_get_conv_algo (dev), ==, PICARD_VK_CONV_TILED);
+      g_autofree char *choices = picard_vk_device_describe_choices (dev);
+      g_assert_nonnull (strstr (choices, "staged"));
+      check_transfers (dev);
       PicardVkTensor *t = picard_vk_tensor_new (dev, 1, 4, 4, 4, PICARD_VK_DTYPE_F16, &error);
       g_assert_null (t);
       g_assert_error (error, PICARD_ERROR, PICARD_ERROR_NOT_SUPPORTED);
@@ -229,64 +298,6 @@ test_pool (void)
   /* Beyond the storage-buffer limit: an error, not an abort. */
   gsize limit = (gsize) picard_vk_device_get_info (dev)->max_storage_buffer_range;
   g_assert_null (picard_vk_buffer_new (dev, limit + 1, &error));
-  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_TOO_LARGE);
-}
-
-static void
-test_transfers (void)
-{
-  g_autoptr (GError) error = NULL;
-  guint8 data[300], back[300];
-
-  for (guint i = 0; i < sizeof data; i++)
-    data[i] = (guint8) (i * 7 + 3);
-  PicardVkBuffer *b = picard_vk_buffer_new (get_device (), 300, &error);
-  g_assert_no_error (error);
-  picard_vk_buffer_fill_zero (b, &error);
-  g_assert_no_error (error);
-  g_assert_true (picard_vk_buffer_upload (b, 100, data, 200, &error));
-  g_assert_no_error (error);
-  g_assert_true (picard_vk_buffer_download (b, 0, back, 300, &error));
-  g_assert_no_error (error);
-  for (guint i = 0; i < 100; i++)
-    g_assert_cmpuint (back[i], ==, 0);
-  g_assert_cmpmem (back + 100, 200, data, 200);
-
-  g_assert_false (picard_vk_buffer_upload (b, 250, data, 51, &error));
-  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-  g_assert_false (picard_vk_buffer_download (b, G_MAXSIZE, back, 2, &error));
-  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
-  picard_vk_buffer_free (b);
-
-  /* Tensors round-trip through the packed layout, padding channels included. */
-  g_clear_error (&error);
-  float x[3 * 5 * 2 * 3], y[3 * 5 * 2 * 3];
-  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
-    x[i] = (float) i - 20.5f;
-  g_autoptr (PicardVkTensor) t = picard_vk_tensor_new (get_device (), 3, 5, 2, 3,
-                                                       PICARD_VK_DTYPE_F32, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (picard_vk_tensor_packed_count (t), ==, 3 * 8 * 2 * 3);
-  picard_vk_tensor_upload (t, x, &error);
-  g_assert_no_error (error);
-  picard_vk_tensor_download (t, y, &error);
-  g_assert_no_error (error);
-  g_assert_cmpmem (x, sizeof x, y, sizeof y);
-  float packed[3 * 8 * 6];
-  picard_vk_buffer_download (t->buffer, 0, packed, sizeof packed, &error);
-  g_assert_no_error (error);
-  /* Element (n 1, c 4, y 1, x 2) sits in block 1, component 0; channels 5..7 are zero. */
-  g_assert_cmpfloat (packed[((1 * 2 + 1) * 6 + 5) * 4 + 0], ==, x[((1 * 5 + 4) * 2 + 1) * 3 + 2]);
-  for (guint p = 0; p < 6; p++)
-    for (guint j = 1; j < 4; j++)
-      g_assert_cmpfloat (packed[((1 * 2 + 1) * 6 + p) * 4 + j], ==, 0.0f);
-
-  g_assert_null (picard_vk_tensor_new (get_device (), 0, 1, 1, 1, PICARD_VK_DTYPE_F32, &error));
-  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-  g_assert_null (picard_vk_tensor_new (get_device (), 65536, 65536, 65536, 65536,
-                                       PICARD_VK_DTYPE_F32, &error));
   g_assert_error (error, PICARD_ERROR, PICARD_ERROR_TOO_LARGE);
 }
 
