@@ -11,7 +11,6 @@
 #include "picard-error.h"
 #include "picard-network.h"
 #include "picard-orientation.h"
-#include "picard-scan.h"
 #include "picard-strip.h"
 #include "picard-volume.h"
 #include "picard-window-level.h"
@@ -150,16 +149,8 @@ picard_cli_complete (int argc, char **argv)
       return picard_cli_fail ("complete", error);
     }
   guint trained_patch, trained_hole;
-  if (patch == G_MININT && hole == G_MININT
-      && picard_cli_trained_geometry (checkpoint, iteration, &trained_patch, &trained_hole))
-    {
-      patch = (int) trained_patch;
-      hole = (int) trained_hole;
-    }
-  if (patch == G_MININT)
-    patch = PICARD_SCAN_DEFAULT_PATCH;
-  if (hole == G_MININT)
-    hole = PICARD_SCAN_DEFAULT_HOLE;
+  picard_cli_resolve_geometry (checkpoint, iteration, &patch, &hole, &trained_patch,
+                               &trained_hole);
   if (m < 1 || m > (int) PICARD_STRIP_MAX_COMPLETIONS || patch < 16 || patch > 4096
       || patch % 8 != 0 || hole < 16 || hole >= patch || (patch - hole) % 2 != 0)
     {

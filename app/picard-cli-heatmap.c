@@ -296,23 +296,15 @@ picard_cli_heatmap (int argc, char **argv)
   /* Neither size given: the ones the network was trained for, with the paper's stride of a
    * patch's eighth (256 / 128 / 32 for PICARD's checkpoints; 64 / 32 / 8 for the demo model,
    * which gives no useful heatmap at 256 / 128). */
-  guint trained_patch = 0, trained_hole = 0;
-  gboolean trained = picard_cli_trained_geometry (checkpoint, iteration, &trained_patch,
-                                                  &trained_hole);
-  if (patch == G_MININT && hole == G_MININT && trained)
-    {
-      patch = (int) trained_patch;
-      hole = (int) trained_hole;
-      if (stride == G_MININT)
-        stride = MAX (patch / 8, 1);
-    }
-  if (patch == G_MININT)
-    patch = PICARD_SCAN_DEFAULT_PATCH;
-  if (hole == G_MININT)
-    hole = PICARD_SCAN_DEFAULT_HOLE;
+  guint trained_patch, trained_hole;
+  if (picard_cli_resolve_geometry (checkpoint, iteration, &patch, &hole, &trained_patch,
+                                   &trained_hole)
+      && stride == G_MININT)
+    stride = MAX (patch / 8, 1);
   if (stride == G_MININT)
     stride = PICARD_SCAN_DEFAULT_STRIDE;
-  if (trained && !quiet && (patch != (int) trained_patch || hole != (int) trained_hole))
+  if (trained_patch > 0 && !quiet
+      && (patch != (int) trained_patch || hole != (int) trained_hole))
     g_printerr ("picard-cli heatmap: note: %s was trained on %u x %u patches with a %u x %u "
                 "hole; scanning with %d / %d\n", checkpoint, trained_patch, trained_patch,
                 trained_hole, trained_hole, patch, hole);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "picard-checkpoint.h"
+#include "picard-scan.h"
 
 gboolean
 picard_cli_set_dropout (PicardNetwork *net, const char *spec, double p, GError **error)
@@ -52,12 +53,26 @@ picard_cli_say_network (PicardNetwork *net)
 }
 
 gboolean
-picard_cli_trained_geometry (const char *checkpoint, gint64 iteration, guint *patch,
-                             guint *hole)
+picard_cli_resolve_geometry (const char *checkpoint, gint64 iteration, int *patch, int *hole,
+                             guint *trained_patch, guint *trained_hole)
 {
   g_autofree char *gen_path = NULL, *dis_path = NULL;
   gint64 found;
+  gboolean adopted = FALSE;
 
-  return picard_checkpoint_locate (checkpoint, iteration, &gen_path, &dis_path, &found, NULL)
-         && dis_path != NULL && picard_checkpoint_trained_geometry (dis_path, patch, hole);
+  *trained_patch = *trained_hole = 0;
+  if (picard_checkpoint_locate (checkpoint, iteration, &gen_path, &dis_path, &found, NULL)
+      && dis_path != NULL)
+    picard_checkpoint_trained_geometry (dis_path, trained_patch, trained_hole);
+  if (*patch == G_MININT && *hole == G_MININT && *trained_patch > 0)
+    {
+      *patch = (int) *trained_patch;
+      *hole = (int) *trained_hole;
+      adopted = TRUE;
+    }
+  if (*patch == G_MININT)
+    *patch = PICARD_SCAN_DEFAULT_PATCH;
+  if (*hole == G_MININT)
+    *hole = PICARD_SCAN_DEFAULT_HOLE;
+  return adopted;
 }

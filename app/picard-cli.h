@@ -34,10 +34,13 @@ PicardNetwork *picard_cli_open_network (const char *backend, const char *checkpo
                                         GError **error);
 /* Says on stderr which backend runs and why. */
 void picard_cli_say_network (PicardNetwork *net);
-/* The patch and hole sizes @checkpoint was trained for, from the input sizes of its critics
- * (the dis_ file beside the generator), or FALSE where it has none or they do not tell. */
-gboolean picard_cli_trained_geometry (const char *checkpoint, gint64 iteration, guint *patch,
-                                      guint *hole);
+/* Fills in the patch and hole sides left at G_MININT (not given): where neither was given,
+ * the ones @checkpoint was trained for (the input sizes of its critics, in the dis_ file
+ * beside the generator) where it tells them, else PICARD's defaults. @trained_patch and
+ * @trained_hole get what it was trained for, zeros where it does not tell. TRUE where the
+ * sides came from the checkpoint. */
+gboolean picard_cli_resolve_geometry (const char *checkpoint, gint64 iteration, int *patch,
+                                      int *hole, guint *trained_patch, guint *trained_hole);
 
 int picard_cli_info (int argc, char **argv);
 int picard_cli_slice (int argc, char **argv);

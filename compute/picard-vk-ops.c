@@ -397,6 +397,28 @@ typedef struct {
 G_STATIC_ASSERT (sizeof (PicardVkConvPush) == 72);
 G_STATIC_ASSERT (sizeof (PicardVkConvPush) <= PICARD_VK_PUSH_CONSTANT_SIZE);
 
+/* One dispatch of conv2d-tiled.comp (@shader: its plain or its transposed variant) with the
+ * tile for @push's output channels: @taps per kernel axis, @npix pixels per workgroup layer,
+ * @layers layers. */
+static gboolean
+tiled_dispatch (PicardVkGraph *graph, const char *shader, PicardVkDtype dtype,
+                const PicardVkBindings *b, const PicardVkConvPush *push, guint taps, guint npix,
+                guint layers, GError **error)
+{
+  PicardVkDevice *device = picard_vk_graph_get_device (graph);
+  guint32 tile[PICARD_VK_CONV_TILE_FIELDS];
+
+  conv_tile (device, push->cout, tile);
+  const guint32 spec[9] = { tile[0], tile[1], tile[2], tile[3], tile[4],
+                            tile[1] / tile[4], tile[0] / tile[3], taps, tile[5] };
+  PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, shader, dtype, TRUE, spec, 9,
+                                                       error);
+  return pipeline != NULL
+         && picard_vk_graph_dispatch (graph, pipeline, b, push, sizeof *push,
+                                      (npix + tile[1] - 1) / tile[1],
+                                      (push->cout + tile[0] - 1) / tile[0], layers, error);
+}
+
 gboolean
 picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVkTensor *in,
                      PicardVkWeights *wt, PicardVkBuffer *bias, PicardVkBuffer *mask,
@@ -496,17 +518,8 @@ picard_vk_op_conv2d (PicardVkGraph *graph, const PicardVkConvParams *p, PicardVk
                                           in->n, error);
     }
 
-  guint32 tile[PICARD_VK_CONV_TILE_FIELDS];
-  conv_tile (device, wt->cout, tile);
-  const guint32 spec[9] = { tile[0], tile[1], tile[2], tile[3], tile[4],
-                            tile[1] / tile[4], tile[0] / tile[3], wt->k, tile[5] };
-  PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv2d-tiled", in->dtype, TRUE,
-                                                       spec, 9, error);
-  if (pipeline == NULL)
-    return FALSE;
-  return picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
-                                   (npix + tile[1] - 1) / tile[1],
-                                   (wt->cout + tile[0] - 1) / tile[0], in->n, error);
+  return tiled_dispatch (graph, "conv2d-tiled", in->dtype, &b, &push, wt->k, npix, in->n,
+                         error);
 }
 
 gboolean
@@ -514,7 +527,6 @@ picard_vk_ops_conv_transpose_tiled (PicardVkGraph *graph, guint stride, guint pa
                                     float scale, PicardVkTensor *in, PicardVkWeights *wt,
                                     PicardVkTensor *out, GError **error)
 {
-  PicardVkDevice *device = picard_vk_graph_get_device (graph);
   const guint cin4 = (in->c + 3) / 4, taps = (wt->k + stride - 1) / stride;
   const guint gh = (out->h + stride - 1) / stride, gw = (out->w + stride - 1) / stride;
   PicardVkConvPush push = {
@@ -525,21 +537,12 @@ picard_vk_ops_conv_transpose_tiled (PicardVkGraph *graph, guint stride, guint pa
     .w_batch_stride = wt->n == 1 ? 0 : wt->cout * cin4 * wt->k * wt->k,
   };
   PicardVkBindings b = { .texel_dtype = in->dtype };
-  guint32 tile[PICARD_VK_CONV_TILE_FIELDS];
 
   b.storage[2] = out->buffer;
   b.storage[3] = in->buffer;
   b.storage[4] = wt->buffer;
-  conv_tile (device, wt->cout, tile);
-  const guint32 spec[9] = { tile[0], tile[1], tile[2], tile[3], tile[4],
-                            tile[1] / tile[4], tile[0] / tile[3], taps, tile[5] };
-  PicardVkPipeline *pipeline = picard_vk_ops_pipeline (device, "conv-transpose-tiled",
-                                                       in->dtype, TRUE, spec, 9, error);
   /* The phases of a sample are consecutive workgroup layers; the largest phase's pixels
    * bound every layer's columns. */
-  return pipeline != NULL
-         && picard_vk_graph_dispatch (graph, pipeline, &b, &push, sizeof push,
-                                      (gh * gw + tile[1] - 1) / tile[1],
-                                      (wt->cout + tile[0] - 1) / tile[0],
-                                      in->n * stride * stride, error);
+  return tiled_dispatch (graph, "conv-transpose-tiled", in->dtype, &b, &push, taps, gh * gw,
+                         in->n * stride * stride, error);
 }
