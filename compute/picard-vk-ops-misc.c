@@ -28,24 +28,35 @@ texels (const PicardVkTensor *t)
   return picard_vk_tensor_packed_count (t) / 4;
 }
 
-/* Appends a dispatch of @count invocations in workgroups of 64, folded into two dimensions
- * past the 65535-workgroup limit (the shaders rebuild the index). */
+gboolean
+picard_vk_ops_fold_groups (gsize groups, guint32 *gx, guint32 *gy)
+{
+  g_return_val_if_fail (gx != NULL && gy != NULL, FALSE);
+
+  const gsize rows = (groups + 65534) / 65535;
+  if (rows > 65535)
+    return FALSE;
+  *gy = (guint32) MAX (rows, 1);
+  *gx = (guint32) ((groups + *gy - 1) / *gy);
+  return TRUE;
+}
+
+/* Appends a dispatch of @count invocations in workgroups of 64 (the shaders rebuild the index
+ * from a folded grid). */
 static gboolean
 dispatch_1d (PicardVkGraph *graph, PicardVkPipeline *pipeline, const PicardVkBindings *b,
              const void *push, gsize push_size, gsize count, GError **error)
 {
-  gsize groups = (count + 63) / 64;
-  gsize gx = MIN (groups, 65535), gy = (groups + gx - 1) / gx;
+  guint32 gx, gy;
 
-  if (gy > 65535)
+  if (!picard_vk_ops_fold_groups ((count + 63) / 64, &gx, &gy))
     {
       g_set_error (error, PICARD_ERROR, PICARD_ERROR_TOO_LARGE,
                    "An op over %" G_GSIZE_FORMAT " elements is too large for one dispatch: "
                    "use a smaller batch", count);
       return FALSE;
     }
-  return picard_vk_graph_dispatch (graph, pipeline, b, push, push_size, (guint32) gx,
-                                   (guint32) gy, 1, error);
+  return picard_vk_graph_dispatch (graph, pipeline, b, push, push_size, gx, gy, 1, error);
 }
 
 static PicardVkPipeline *

@@ -9,7 +9,7 @@
 #include "picard-error.h"
 #include "picard-ref.h"
 #include "picard-test-cli.h"
-#include "picard-vk-ops.h"
+#include "picard-vk-ops-private.h"
 
 static PicardVkDevice *device;
 static GRand *rng;
@@ -1065,27 +1065,56 @@ test_l2_reduce (void)
 }
 
 /* The peak benchmark's shader computes what it says: its results are bench-conv's yardstick. */
+/* Past 65535 workgroups one-dimensional ops fold their grid into rows of equal length. */
+static void
+test_fold_groups (void)
+{
+  static const gsize counts[] = { 0, 1, 65535, 65536, 65537, 131070, 131071, 1 << 22,
+                                  (gsize) 65535 * 65535 };
+  guint32 gx, gy;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      g_assert_true (picard_vk_ops_fold_groups (counts[i], &gx, &gy));
+      g_assert_cmpuint (gx, <=, 65535);
+      g_assert_cmpuint (gy, >=, 1);
+      g_assert_cmpuint ((gsize) gx * gy, >=, counts[i]);
+      g_assert_cmpuint ((gsize) gx * gy - counts[i], <, gy);  /* less than one per row idle */
+    }
+  g_assert_true (picard_vk_ops_fold_groups (65536, &gx, &gy));
+  g_assert_cmpuint (gx, ==, 32768);
+  g_assert_cmpuint (gy, ==, 2);
+  g_assert_false (picard_vk_ops_fold_groups ((gsize) 65535 * 65535 + 1, &gx, &gy));
+}
+
 static void
 test_fma_peak (void)
 {
   g_autoptr (GError) error = NULL;
-  const guint invocations = 1000, steps = 3;
-  g_autofree float *want = g_new (float, invocations * 4);
-  g_autofree float *got = g_new (float, invocations * 4);
-  PicardVkBuffer *out = floats_buffer (NULL, invocations * 4);
-  PicardVkGraph *graph = picard_vk_graph_new (get_device ());
+  /* The second size needs a folded grid of two rows. */
+  const guint sizes[] = { 1000, 65535 * 64 + 100 }, steps = 3;
 
-  picard_vk_op_fma_peak (graph, invocations, steps, out, &error);
-  g_assert_no_error (error);
-  run_graph (graph);
-  picard_vk_buffer_download (out, 0, got, invocations * 4 * sizeof (float), &error);
-  g_assert_no_error (error);
-  picard_ref_fma_peak (invocations, steps, want);
-  picard_test_assert_close ("fma-peak", got, want, invocations * 4, NMSE_F32);
-  g_assert_false (picard_vk_op_fma_peak (graph, invocations + 1, steps, out, &error));
-  g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
-  picard_vk_graph_free (graph);
-  picard_vk_buffer_free (out);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      const guint invocations = sizes[i];
+      g_autofree float *want = g_new (float, (gsize) invocations * 4);
+      g_autofree float *got = g_new (float, (gsize) invocations * 4);
+      PicardVkBuffer *out = floats_buffer (NULL, (gsize) invocations * 4);
+      PicardVkGraph *graph = picard_vk_graph_new (get_device ());
+
+      picard_vk_op_fma_peak (graph, invocations, steps, out, &error);
+      g_assert_no_error (error);
+      run_graph (graph);
+      picard_vk_buffer_download (out, 0, got, (gsize) invocations * 4 * sizeof (float), &error);
+      g_assert_no_error (error);
+      picard_ref_fma_peak (invocations, steps, want);
+      picard_test_assert_close ("fma-peak", got, want, (gsize) invocations * 4, NMSE_F32);
+      g_assert_false (picard_vk_op_fma_peak (graph, invocations + 1, steps, out, &error));
+      g_assert_error (error, PICARD_ERROR, PICARD_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      picard_vk_graph_free (graph);
+      picard_vk_buffer_free (out);
+    }
 }
 
 int
@@ -1118,6 +1147,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/ops/conv-transpose", test_conv_transpose);
   g_test_add_func ("/vk/ops/fuse-softmax", test_fuse_softmax);
   g_test_add_func ("/vk/ops/l2-reduce", test_l2_reduce);
+  g_test_add_func ("/vk/ops/fold-groups", test_fold_groups);
   g_test_add_func ("/vk/ops/fma-peak", test_fma_peak);
 
   int status = g_test_run ();
