@@ -1064,7 +1064,6 @@ test_l2_reduce (void)
   picard_vk_buffer_free (tiny);
 }
 
-/* The peak benchmark's shader computes what it says: its results are bench-conv's yardstick. */
 /* Past 65535 workgroups one-dimensional ops fold their grid into rows of equal length. */
 static void
 test_fold_groups (void)
@@ -1087,6 +1086,7 @@ test_fold_groups (void)
   g_assert_false (picard_vk_ops_fold_groups ((gsize) 65535 * 65535 + 1, &gx, &gy));
 }
 
+/* The peak benchmark's shader computes what it says: its results are bench-conv's yardstick. */
 static void
 test_fma_peak (void)
 {
