@@ -6,7 +6,9 @@ cores) and on the CPU otherwise (fp32). Prints the device on the first line, the
 one line: GFLOP/s of wall-clock time and GFLOP per CPU-second of this process (0 on CUDA) of
 the median repetition, and GFLOP/s of the median device time (CUDA events around the
 convolution; the wall-clock time on the CPU); last the same for the layers run as the
-generator runs them ("network ..."): each as often as it uses it, synchronised once.
+generator runs them ("network ..."): each as often as it uses it, synchronised once. On the
+CPU a last line "sgemm GFLOP/s LIBRARY": a 1024^3 fp32 matrix product through the BLAS that
+PyTorch loaded, the yardstick issue 3 gives its lavapipe target against (OpenBLAS).
 Run by tests/bench-conv.c (Debian's /usr/bin/python3 with python3-torch)."""
 import json
 import sys
@@ -82,6 +84,21 @@ def main():
                 for _ in range(count):
                     conv(x)
         print("network " + timed(network, network_flop), flush=True)
+
+        if not cuda:
+            a, b = (torch.rand(1024, 1024) for _ in range(2))
+            rate = timed(lambda: torch.mm(a, b), 2.0 * 1024 ** 3).split()[0]
+            print(f"sgemm {rate} {blas_library()}", flush=True)
+
+
+def blas_library():
+    """The BLAS library this process has loaded (Debian's torch calls the system BLAS)."""
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if "blas" in path.rsplit("/", 1)[-1]:
+                return path
+    return "unknown"
 
 
 if __name__ == '__main__':

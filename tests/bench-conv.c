@@ -302,6 +302,9 @@ main (int argc, char **argv)
    * last column, the layers in one submission (time_network). */
   double vk[N_MEASURES][G_N_ELEMENTS (shapes) + 1];
   double torch_rate[N_MEASURES][G_N_ELEMENTS (shapes) + 1] = { { 0 } };
+  /* PyTorch's 1024^3 fp32 matrix product on the CPU and its BLAS library (0: not run). */
+  double sgemm_rate = 0;
+  g_autofree char *sgemm_library = NULL;
   for (guint i = 0; i < n; i++)
     {
       vk[WALL][i] = time_layer (device, chosen[i], batch, dtype, reps, &vk[CPU][i],
@@ -359,6 +362,13 @@ main (int argc, char **argv)
           torch_rate[CPU][i] = g_ascii_strtod (end, &end);
           torch_rate[DEVICE][i] = g_ascii_strtod (end, NULL);
         }
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "sgemm "))
+          {
+            char *end;
+            sgemm_rate = g_ascii_strtod (lines[i] + strlen ("sgemm "), &end);
+            sgemm_library = g_path_get_basename (g_strstrip (end));
+          }
     }
 
   /* Wall-clock rates, the device's own (without the host's submission and wake-up; the
@@ -405,6 +415,15 @@ main (int argc, char **argv)
   if (n == G_N_ELEMENTS (shapes))
     printf ("\nThe generator's convolutions: %.1f GFLOP per sample, %.2f s per sample here\n",
             total_flop / batch / 1e9, total_vk[WALL] / batch);
+
+  /* Issue 3 sets its lavapipe target against OpenBLAS on the same cores: this yardstick
+   * makes runs on machines of other speeds comparable. */
+  if (sgemm_rate > 0)
+    printf ("The CPU's 1024^3 fp32 matrix product through PyTorch's BLAS (%s): %.1f GFLOP/s; "
+            "these convolutions run at %.1f %% of it (layers apart, wall-clock), %.1f %% (one "
+            "submission)\n",
+            sgemm_library, sgemm_rate, 100.0 * net_vk[WALL] / sgemm_rate,
+            100.0 * one_vk[WALL] / sgemm_rate);
 
   /* The yardstick is fp32 multiply-adds: fp16 runs may use cooperative matrices, whose peak
    * it does not measure. */
