@@ -368,6 +368,7 @@ main (int argc, char **argv)
             char *end;
             sgemm_rate = g_ascii_strtod (lines[i] + strlen ("sgemm "), &end);
             sgemm_library = g_path_get_basename (g_strstrip (end));
+            break;
           }
     }
 
